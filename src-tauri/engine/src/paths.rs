@@ -1,0 +1,26 @@
+//! Where RepXP keeps its files. The CLI and the desktop app resolve the same directory, so both
+//! write the same database.
+
+use std::path::PathBuf;
+
+/// Environment variable naming the data directory (overrides the OS default).
+pub const DATA_DIR_ENV: &str = "REPXP_DATA_DIR";
+
+/// `explicit` (from `--data-dir`) if given, else `$REPXP_DATA_DIR`, else the OS data directory
+/// (`~/.local/share/repxp` on Linux), else `./repxp-data` as a last resort.
+pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
+    explicit
+        .or_else(|| {
+            std::env::var_os(DATA_DIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| dirs::data_dir().map(|d| d.join("repxp")))
+        .unwrap_or_else(|| PathBuf::from("repxp-data"))
+}
+
+/// Where the log file goes: `logs/` inside the data directory, so "send me your log" and "back up
+/// your data" point at one place.
+pub fn log_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("logs")
+}
