@@ -1,0 +1,727 @@
+//! The REST `filter` query parameter: parser, validation and evaluation.
+//!
+//! Parsing is a port of Twenty's REST filter parser, step for step:
+//! - packages/twenty-server/src/engine/api/rest/input-request-parsers/filter-parser-utils/parse-filter-rest-request.util.ts
+//!   (entry: non-string `filter` -> no filter; checkFilterQuery; default conjunction; parseFilter)
+//! - .../filter-parser-utils/check-filter-query.util.ts (bracket count message)
+//! - .../filter-parser-utils/add-default-conjunction.util.ts (wrap in `and(...)`)
+//! - .../filter-parser-utils/parse-filter.util.ts (conjunctions, `not` takes one condition)
+//! - .../filter-parser-utils/parse-filter-content.util.ts (comma split, aware of (), [] and quotes)
+//! - .../filter-parser-utils/parse-base-filter.util.ts (`field[op]:value`, comparator list)
+//! - .../filter-parser-utils/format-field-values.util.ts (called with NO field type: only quote
+//!   stripping and `[a,b]` lists; numbers stay strings here)
+//!
+//! Validation/coercion follows the common layer:
+//! - packages/twenty-server/src/engine/api/common/common-args-processors/filter-arg-processor/filter-arg-processor.service.ts
+//!   (unknown field -> `Object X doesn't have any "k" field.`)
+//! - .../filter-arg-processor/utils/validate-and-transform-value-by-field-type.util.ts and
+//!   .../utils/parse-number-value.util.ts (NUMBER/NUMERIC/POSITION: `parseFloat` of the string)
+//! - .../validator-utils/validate-number-field-or-throw.util.ts (NaN -> `Invalid number value NaN for field "k"`)
+//!
+//! Evaluation mimics the SQL Twenty generates: comparisons against NULL are unknown, so
+//! `neq`/`not(...)` never match a NULL column (three-valued logic).
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::errors::TwentyError;
+use super::metadata::ObjectMeta;
+
+/// Comparators accepted by parse-base-filter.util.ts (`FilterComparators`), in its order.
+pub const COMPARATORS: [&str; 13] = [
+    "eq",
+    "neq",
+    "in",
+    "containsAny",
+    "is",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "startsWith",
+    "endsWith",
+    "like",
+    "ilike",
+];
+
+/// A parsed filter tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+    Leaf {
+        /// `field` or `field.subField` split on '.'.
+        path: Vec<String>,
+        op: String,
+        value: FilterValue,
+    },
+}
+
+/// The value after format-field-values.util.ts: a string, or a list for `in`/`containsAny`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilterValue {
+    One(String),
+    List(Vec<String>),
+}
+
+/// Parse the raw `filter` query value (already percent-decoded).
+pub fn parse_filter_rest(query: &str) -> Result<Filter, TwentyError> {
+    check_filter_query(query)?;
+    let wrapped = add_default_conjunction_if_missing(query);
+    parse_filter(&wrapped)
+}
+
+fn invalid_filter(message: String) -> TwentyError {
+    TwentyError::bad_request(&message)
+}
+
+fn check_filter_query(query: &str) -> Result<(), TwentyError> {
+    let opened = query.matches('(').count() as i64;
+    let closed = query.matches(')').count() as i64;
+    let diff = opened - closed;
+    if diff == 0 {
+        return Ok(());
+    }
+    let hint = if diff > 0 {
+        format!(
+            "{diff} close bracket{}",
+            if diff > 1 { "s are" } else { " is" }
+        )
+    } else {
+        let d = diff.abs();
+        format!("{d} open bracket{}", if d > 1 { "s are" } else { " is" })
+    };
+    Err(invalid_filter(format!(
+        "'filter' invalid. {hint} missing in the query"
+    )))
+}
+
+/// `^(and|or|not)\((.+)\)$`, the root conjunction test.
+fn root_conjunction(query: &str) -> Option<&'static str> {
+    for conj in ["and", "or", "not"] {
+        if let Some(rest) = query.strip_prefix(conj) {
+            if rest.len() >= 3 && rest.starts_with('(') && rest.ends_with(')') {
+                return Some(conj);
+            }
+        }
+    }
+    None
+}
+
+fn add_default_conjunction_if_missing(query: &str) -> String {
+    if root_conjunction(query).is_some() {
+        query.to_string()
+    } else {
+        format!("and({query})")
+    }
+}
+
+fn parse_filter(query: &str) -> Result<Filter, TwentyError> {
+    if let Some(conj) = root_conjunction(query) {
+        let mut sub = Vec::new();
+        for part in parse_filter_content(query) {
+            sub.push(parse_filter(&part)?);
+        }
+        return match conj {
+            "not" => {
+                if sub.len() > 1 {
+                    return Err(invalid_filter(
+                        "'filter' invalid. 'not' conjunction should contain only 1 condition. eg: not(field[eq]:1)".to_string(),
+                    ));
+                }
+                match sub.pop() {
+                    Some(only) => Ok(Filter::Not(Box::new(only))),
+                    None => Err(invalid_filter(format!(
+                        "'filter' invalid for '{query}'. eg: price[gte]:10"
+                    ))),
+                }
+            }
+            "or" => Ok(Filter::Or(sub)),
+            _ => Ok(Filter::And(sub)),
+        };
+    }
+    parse_base_filter(query)
+}
+
+/// Port of parse-filter-content.util.ts: split the inside of `conj(...)` on top-level commas.
+fn parse_filter_content(query: &str) -> Vec<String> {
+    let mut within_brackets = false;
+    let mut within_double = false;
+    let mut within_single = false;
+    let mut depth: i64 = 0;
+    let mut predicates = Vec::new();
+    let mut current = String::new();
+    for c in query.chars() {
+        let mut persist = depth >= 1;
+        if c == '(' {
+            depth += 1;
+        }
+        if c == ')' {
+            depth -= 1;
+            persist = depth >= 1;
+        }
+        if c == '[' || c == ']' {
+            within_brackets = !within_brackets;
+        }
+        if c == '"' {
+            within_double = !within_double;
+        }
+        if c == '\'' {
+            within_single = !within_single;
+        }
+        if c == ',' && depth == 1 && !within_brackets && !within_double && !within_single {
+            predicates.push(std::mem::take(&mut current));
+            persist = false;
+        }
+        if persist {
+            current.push(c);
+        }
+    }
+    predicates.push(current);
+    predicates
+}
+
+/// `^(.+)\[(.+)\]:(.+)$`
+fn base_filter_shape_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..b.len()).any(|i| {
+        b[i] == b'['
+            && (i + 2..b.len()).any(|j| b[j] == b']' && j + 2 < b.len() && b[j + 1] == b':')
+    })
+}
+
+fn parse_base_filter(base: &str) -> Result<Filter, TwentyError> {
+    if !base_filter_shape_ok(base) {
+        return Err(invalid_filter(format!(
+            "'filter' invalid for '{base}'. eg: price[gte]:10"
+        )));
+    }
+    let (mut fields, mut comparator, mut value) = (String::new(), String::new(), String::new());
+    let (mut fill_fields, mut fill_comparator, mut fill_value) = (true, false, false);
+    for c in base.chars() {
+        if fill_value {
+            value.push(c);
+        }
+        if c == ']' && !fill_value {
+            fill_comparator = false;
+        }
+        if c == ':' && !fill_comparator {
+            fill_value = true;
+        }
+        if fill_comparator {
+            comparator.push(c);
+        }
+        if c == '[' && fill_fields {
+            fill_fields = false;
+            fill_comparator = true;
+        }
+        if fill_fields {
+            fields.push(c);
+        }
+    }
+    if !COMPARATORS.contains(&comparator.as_str()) {
+        return Err(invalid_filter(format!(
+            "'filter' invalid for '{base}', comparator {comparator} not in {}",
+            COMPARATORS.join(", ")
+        )));
+    }
+    let value = format_field_value(&value, &comparator)?;
+    Ok(Filter::Leaf {
+        path: fields.split('.').map(str::to_string).collect(),
+        op: comparator,
+        value,
+    })
+}
+
+fn strip_quotes(value: &str) -> String {
+    let b = value.as_bytes();
+    if b.len() >= 2
+        && (b[0] == b'"' || b[0] == b'\'')
+        && (b[b.len() - 1] == b'"' || b[b.len() - 1] == b'\'')
+    {
+        value[1..value.len() - 1].to_string()
+    } else {
+        value.to_string()
+    }
+}
+
+fn format_field_value(value: &str, comparator: &str) -> Result<FilterValue, TwentyError> {
+    if comparator == "in" || comparator == "containsAny" {
+        if !(value.starts_with('[') && value.ends_with(']') && !value.is_empty()) {
+            return Err(invalid_filter(format!(
+                "'filter' invalid for '{comparator}' operator. Received '{value}' but array value expected eg: 'field[{comparator}]:[value_1,value_2]'"
+            )));
+        }
+        let inner = if value.len() >= 2 {
+            &value[1..value.len() - 1]
+        } else {
+            ""
+        };
+        return Ok(FilterValue::List(
+            inner.split(',').map(strip_quotes).collect(),
+        ));
+    }
+    if comparator == "is" {
+        return Ok(FilterValue::One(value.to_string()));
+    }
+    Ok(FilterValue::One(strip_quotes(value)))
+}
+
+/// JavaScript `parseFloat`: the longest numeric prefix after leading whitespace, else NaN.
+pub fn js_parse_float(s: &str) -> f64 {
+    let t = s.trim_start();
+    let b = t.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    if t[i..].starts_with("Infinity") {
+        return if t.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
+    }
+    let digits_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut mantissa_digits = i - digits_start;
+    if i < b.len() && b[i] == b'.' {
+        let dot = i;
+        i += 1;
+        let frac_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        mantissa_digits += i - frac_start;
+        if mantissa_digits == 0 {
+            i = dot;
+        }
+    }
+    if mantissa_digits == 0 {
+        return f64::NAN;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        let mut j = i + 1;
+        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+            j += 1;
+        }
+        let exp_start = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j > exp_start {
+            i = j;
+        }
+    }
+    t[..i].parse::<f64>().unwrap_or(f64::NAN)
+}
+
+fn is_numeric_type(ty: &str) -> bool {
+    matches!(ty, "NUMBER" | "NUMERIC" | "POSITION")
+}
+
+/// Validate a parsed filter against the object's fields, as the common layer does before SQL.
+pub fn validate(filter: &Filter, object: &ObjectMeta) -> Result<(), TwentyError> {
+    match filter {
+        Filter::And(items) | Filter::Or(items) => {
+            items.iter().try_for_each(|f| validate(f, object))
+        }
+        Filter::Not(inner) => validate(inner, object),
+        Filter::Leaf { path, op, value } => {
+            let key = path.first().map(String::as_str).unwrap_or_default();
+            let Some(field) = object.field(key) else {
+                return Err(TwentyError::unknown_field(&object.name_singular, key));
+            };
+            if op == "is" {
+                let ok = matches!(value, FilterValue::One(v) if v == "NULL" || v == "NOT_NULL");
+                if !ok {
+                    // Message text not read from source (validate-is-operator-filter-value-or-throw.util.ts).
+                    return Err(TwentyError::bad_request(&format!(
+                        "Invalid value for \"is\" operator on field \"{key}\": expected NULL or NOT_NULL"
+                    )));
+                }
+                return Ok(());
+            }
+            if is_numeric_type(&field.ty) && path.len() == 1 {
+                let items: Vec<&String> = match value {
+                    FilterValue::One(v) => vec![v],
+                    FilterValue::List(vs) => vs.iter().collect(),
+                };
+                for v in items {
+                    let n = js_parse_float(v);
+                    if !n.is_finite() {
+                        let shown = if n.is_nan() {
+                            "NaN".to_string()
+                        } else if n > 0.0 {
+                            "Infinity".to_string()
+                        } else {
+                            "-Infinity".to_string()
+                        };
+                        return Err(TwentyError::bad_request(&format!(
+                            "Invalid number value {shown} for field \"{key}\""
+                        )));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Does `record` match? Only a definite `true` matches (SQL WHERE semantics).
+pub fn matches(filter: &Filter, record: &Value, object: &ObjectMeta) -> bool {
+    eval(filter, record, object) == Some(true)
+}
+
+fn eval(filter: &Filter, record: &Value, object: &ObjectMeta) -> Option<bool> {
+    match filter {
+        Filter::And(items) => {
+            let mut unknown = false;
+            for f in items {
+                match eval(f, record, object) {
+                    Some(false) => return Some(false),
+                    None => unknown = true,
+                    Some(true) => {}
+                }
+            }
+            if unknown {
+                None
+            } else {
+                Some(true)
+            }
+        }
+        Filter::Or(items) => {
+            let mut unknown = false;
+            for f in items {
+                match eval(f, record, object) {
+                    Some(true) => return Some(true),
+                    None => unknown = true,
+                    Some(false) => {}
+                }
+            }
+            if unknown {
+                None
+            } else {
+                Some(false)
+            }
+        }
+        Filter::Not(inner) => eval(inner, record, object).map(|b| !b),
+        Filter::Leaf { path, op, value } => eval_leaf(path, op, value, record, object),
+    }
+}
+
+fn lookup<'a>(record: &'a Value, path: &[String]) -> &'a Value {
+    let mut cur = record;
+    for seg in path {
+        cur = cur.get(seg).unwrap_or(&Value::Null);
+    }
+    cur
+}
+
+fn field_type<'a>(object: &'a ObjectMeta, path: &[String]) -> &'a str {
+    if path.len() != 1 {
+        return "TEXT";
+    }
+    path.first()
+        .and_then(|k| object.field(k))
+        .map(|f| f.ty.as_str())
+        .unwrap_or("TEXT")
+}
+
+fn compare(actual: &Value, operand: &str, ty: &str) -> Option<Ordering> {
+    if is_numeric_type(ty) {
+        let a = actual.as_f64()?;
+        return a.partial_cmp(&js_parse_float(operand));
+    }
+    let a = match actual {
+        Value::String(s) => s.clone(),
+        Value::Null => return None,
+        other => other.to_string(),
+    };
+    if ty == "DATE_TIME" || ty == "DATE" {
+        if let (Ok(x), Ok(y)) = (
+            OffsetDateTime::parse(&a, &Rfc3339),
+            OffsetDateTime::parse(operand, &Rfc3339),
+        ) {
+            return Some(x.cmp(&y));
+        }
+    }
+    if ty == "UUID" {
+        return Some(a.to_ascii_lowercase().cmp(&operand.to_ascii_lowercase()));
+    }
+    Some(a.as_str().cmp(operand))
+}
+
+/// SQL LIKE with `%` and `_`.
+fn like(text: &str, pattern: &str, case_insensitive: bool) -> bool {
+    let (t, p): (Vec<char>, Vec<char>) = if case_insensitive {
+        (
+            text.to_lowercase().chars().collect(),
+            pattern.to_lowercase().chars().collect(),
+        )
+    } else {
+        (text.chars().collect(), pattern.chars().collect())
+    };
+    let (mut ti, mut pi) = (0usize, 0usize);
+    let (mut star, mut mark) = (None::<usize>, 0usize);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '_' || (p[pi] != '%' && p[pi] == t[ti])) {
+            ti += 1;
+            pi += 1;
+        } else if pi < p.len() && p[pi] == '%' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '%' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+fn eval_leaf(
+    path: &[String],
+    op: &str,
+    value: &FilterValue,
+    record: &Value,
+    object: &ObjectMeta,
+) -> Option<bool> {
+    let actual = lookup(record, path);
+    let ty = field_type(object, path);
+    if op == "is" {
+        let is_null = actual.is_null();
+        return Some(match value {
+            FilterValue::One(v) if v == "NULL" => is_null,
+            _ => !is_null,
+        });
+    }
+    if actual.is_null() {
+        return None;
+    }
+    let one = match value {
+        FilterValue::One(v) => v.as_str(),
+        FilterValue::List(_) => "",
+    };
+    let text = || match actual {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match op {
+        "eq" => Some(compare(actual, one, ty)? == Ordering::Equal),
+        "neq" => Some(compare(actual, one, ty)? != Ordering::Equal),
+        "gt" => Some(compare(actual, one, ty)? == Ordering::Greater),
+        "gte" => Some(compare(actual, one, ty)? != Ordering::Less),
+        "lt" => Some(compare(actual, one, ty)? == Ordering::Less),
+        "lte" => Some(compare(actual, one, ty)? != Ordering::Greater),
+        "in" => {
+            let FilterValue::List(items) = value else {
+                return Some(false);
+            };
+            let mut unknown = false;
+            for item in items {
+                match compare(actual, item, ty) {
+                    Some(Ordering::Equal) => return Some(true),
+                    None => unknown = true,
+                    _ => {}
+                }
+            }
+            if unknown {
+                None
+            } else {
+                Some(false)
+            }
+        }
+        "containsAny" => {
+            let FilterValue::List(items) = value else {
+                return Some(false);
+            };
+            let arr = actual.as_array()?;
+            Some(arr.iter().any(|v| {
+                let s = v
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string());
+                items.contains(&s)
+            }))
+        }
+        "like" => Some(like(&text(), one, false)),
+        "ilike" => Some(like(&text(), one, true)),
+        // Implemented as case-sensitive prefix/suffix tests (LIKE 'v%' / LIKE '%v').
+        "startsWith" => Some(text().starts_with(one)),
+        "endsWith" => Some(text().ends_with(one)),
+        _ => Some(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::metadata::{ObjectMeta, SchemaPreset};
+    use serde_json::json;
+
+    fn leaf(path: &str, op: &str, v: &str) -> Filter {
+        Filter::Leaf {
+            path: path.split('.').map(str::to_string).collect(),
+            op: op.to_string(),
+            value: FilterValue::One(v.to_string()),
+        }
+    }
+
+    fn object() -> ObjectMeta {
+        ObjectMeta::rep_progression(&SchemaPreset::Full, 0)
+    }
+
+    #[test]
+    fn single_condition_gets_default_and() {
+        let f = parse_filter_rest("repEmail[eq]:\"a@b.c\"").unwrap();
+        assert_eq!(f, Filter::And(vec![leaf("repEmail", "eq", "a@b.c")]));
+    }
+
+    #[test]
+    fn nested_conjunctions_and_quotes() {
+        let f =
+            parse_filter_rest("or(and(id[eq]:x,syncRevision[eq]:3),not(name[eq]:'a,b'))").unwrap();
+        assert_eq!(
+            f,
+            Filter::Or(vec![
+                Filter::And(vec![leaf("id", "eq", "x"), leaf("syncRevision", "eq", "3")]),
+                Filter::Not(Box::new(leaf("name", "eq", "a,b"))),
+            ])
+        );
+    }
+
+    #[test]
+    fn in_lists_split_on_commas() {
+        let f = parse_filter_rest("level[in]:[1,2,\"3\"]").unwrap();
+        assert_eq!(
+            f,
+            Filter::And(vec![Filter::Leaf {
+                path: vec!["level".into()],
+                op: "in".into(),
+                value: FilterValue::List(vec!["1".into(), "2".into(), "3".into()]),
+            }])
+        );
+    }
+
+    #[test]
+    fn bad_filters_have_twenty_messages() {
+        let e = parse_filter_rest("and(a[eq]:1").unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(
+            e.body.contains("1 close bracket is missing in the query"),
+            "{}",
+            e.body
+        );
+        let e = parse_filter_rest("totalXp=3").unwrap_err();
+        assert!(e
+            .body
+            .contains("'filter' invalid for 'totalXp=3'. eg: price[gte]:10"));
+        let e = parse_filter_rest("totalXp[foo]:3").unwrap_err();
+        assert!(e.body.contains("comparator foo not in eq, neq, in"));
+        let e = parse_filter_rest("not(a[eq]:1,b[eq]:2)").unwrap_err();
+        assert!(e
+            .body
+            .contains("'not' conjunction should contain only 1 condition"));
+        let e = parse_filter_rest("level[in]:3").unwrap_err();
+        assert!(e.body.contains("array value expected"));
+    }
+
+    #[test]
+    fn validation_rejects_unknown_fields_and_nan() {
+        let o = object();
+        let f = parse_filter_rest("nope[eq]:1").unwrap();
+        let e = validate(&f, &o).unwrap_err();
+        assert!(e
+            .body
+            .contains(r#"Object repProgression doesn't have any \"nope\" field."#));
+        let f = parse_filter_rest("totalXp[eq]:abc").unwrap();
+        let e = validate(&f, &o).unwrap_err();
+        assert!(e
+            .body
+            .contains(r#"Invalid number value NaN for field \"totalXp\""#));
+        let f = parse_filter_rest("totalXp[eq]:12abc").unwrap();
+        assert!(
+            validate(&f, &o).is_ok(),
+            "parseFloat keeps the numeric prefix"
+        );
+    }
+
+    #[test]
+    fn numeric_eq_on_number_fields() {
+        let o = object();
+        let r = json!({"id":"A","syncRevision": 3, "totalXp": 120.0, "repEmail": "a@b.c"});
+        let hit = parse_filter_rest("and(id[eq]:A,syncRevision[eq]:3)").unwrap();
+        let miss = parse_filter_rest("and(id[eq]:A,syncRevision[eq]:4)").unwrap();
+        assert!(matches(&hit, &r, &o));
+        assert!(!matches(&miss, &r, &o));
+        assert!(matches(
+            &parse_filter_rest("totalXp[gte]:120").unwrap(),
+            &r,
+            &o
+        ));
+        assert!(!matches(
+            &parse_filter_rest("totalXp[gt]:120").unwrap(),
+            &r,
+            &o
+        ));
+        assert!(matches(
+            &parse_filter_rest("repEmail[like]:%@b.c").unwrap(),
+            &r,
+            &o
+        ));
+        assert!(matches(
+            &parse_filter_rest("repEmail[ilike]:A@%").unwrap(),
+            &r,
+            &o
+        ));
+        assert!(!matches(
+            &parse_filter_rest("repEmail[like]:A@%").unwrap(),
+            &r,
+            &o
+        ));
+    }
+
+    #[test]
+    fn null_columns_never_match_neq_or_not() {
+        let o = object();
+        let r = json!({"id":"A","syncRevision": null});
+        assert!(!matches(
+            &parse_filter_rest("syncRevision[neq]:1").unwrap(),
+            &r,
+            &o
+        ));
+        assert!(!matches(
+            &parse_filter_rest("not(syncRevision[eq]:1)").unwrap(),
+            &r,
+            &o
+        ));
+        assert!(matches(
+            &parse_filter_rest("syncRevision[is]:NULL").unwrap(),
+            &r,
+            &o
+        ));
+    }
+
+    #[test]
+    fn js_parse_float_matches_javascript() {
+        assert_eq!(js_parse_float("42"), 42.0);
+        assert_eq!(js_parse_float(" -1.5e3x"), -1500.0);
+        assert_eq!(js_parse_float(".5"), 0.5);
+        assert!(js_parse_float("abc").is_nan());
+        assert!(js_parse_float("").is_nan());
+        assert_eq!(js_parse_float("7."), 7.0);
+    }
+}

@@ -1,0 +1,388 @@
+//! Accept loop, per-connection control (for drop/hang/refuse faults) and request dispatch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Notify};
+use tower_service::Service;
+
+use super::errors::{json_response, TwentyError};
+use super::faults::FaultKind;
+use super::{admin, iso_ms, js_number, metadata, records, Shared};
+
+/// Lets a handler close its own connection without answering.
+#[derive(Clone)]
+pub(crate) struct ConnCtl {
+    kill: Arc<Notify>,
+}
+
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let router = Router::new().fallback(handle).with_state(shared.clone());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let refuse = {
+                    let mut inner = shared.lock();
+                    let refuse = inner.faults.take_refuse();
+                    if refuse {
+                        inner.stats.connections_refused += 1;
+                    }
+                    refuse
+                };
+                if refuse {
+                    drop(stream);
+                    continue;
+                }
+                tokio::spawn(serve_connection(stream, router.clone(), shared.drop_all.subscribe()));
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn serve_connection(stream: TcpStream, router: Router, mut drop_all: watch::Receiver<u64>) {
+    let kill = Arc::new(Notify::new());
+    let ctl = ConnCtl { kill: kill.clone() };
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ctl.clone());
+        let mut router = router.clone();
+        async move { router.call(req).await }
+    });
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = conn => {}
+        _ = kill.notified() => {}
+        _ = drop_all.changed() => {}
+    }
+}
+
+/// What a request is, for counters, auth and rate limiting.
+#[derive(Debug, Clone, PartialEq)]
+enum Route {
+    FindMany(String),
+    FindOne(String, String),
+    CreateOne(String),
+    UpdateOne(String, String),
+    UpdateMany(String),
+    MetaListObjects,
+    MetaGetObject(String),
+    MetaCreateObject,
+    MetaListFields,
+    MetaCreateField,
+    Other,
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Route {
+        let segs: Vec<&str> = path
+            .trim_end_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        match (method.as_str(), segs.as_slice()) {
+            ("GET", ["rest", "metadata", "objects"]) => Route::MetaListObjects,
+            ("GET", ["rest", "metadata", "objects", id]) => Route::MetaGetObject(id.to_string()),
+            ("POST", ["rest", "metadata", "objects"]) => Route::MetaCreateObject,
+            ("GET", ["rest", "metadata", "fields"]) => Route::MetaListFields,
+            ("POST", ["rest", "metadata", "fields"]) => Route::MetaCreateField,
+            (_, ["rest", "metadata", ..]) => Route::Other,
+            ("GET", ["rest", o]) => Route::FindMany(o.to_string()),
+            ("GET", ["rest", o, id]) => Route::FindOne(o.to_string(), id.to_string()),
+            ("POST", ["rest", o]) => Route::CreateOne(o.to_string()),
+            ("PATCH" | "PUT", ["rest", o]) => Route::UpdateMany(o.to_string()),
+            ("PATCH" | "PUT", ["rest", o, id]) => Route::UpdateOne(o.to_string(), id.to_string()),
+            _ => Route::Other,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Route::FindMany(_) => "find_many",
+            Route::FindOne(..) => "find_one",
+            Route::CreateOne(_) => "create_one",
+            Route::UpdateOne(..) => "update_one",
+            Route::UpdateMany(_) => "update_many",
+            Route::MetaListObjects => "metadata_list_objects",
+            Route::MetaGetObject(_) => "metadata_get_object",
+            Route::MetaCreateObject => "metadata_create_object",
+            Route::MetaListFields => "metadata_list_fields",
+            Route::MetaCreateField => "metadata_create_field",
+            Route::Other => "other",
+        }
+    }
+
+    fn is_record_write(&self) -> bool {
+        matches!(
+            self,
+            Route::CreateOne(_) | Route::UpdateOne(..) | Route::UpdateMany(_)
+        )
+    }
+
+    fn is_records_api(&self) -> bool {
+        matches!(
+            self,
+            Route::FindMany(_)
+                | Route::FindOne(..)
+                | Route::CreateOne(_)
+                | Route::UpdateOne(..)
+                | Route::UpdateMany(_)
+        )
+    }
+}
+
+fn parse_query(query: Option<&str>) -> HashMap<String, String> {
+    query
+        .and_then(|q| {
+            axum::extract::Query::<HashMap<String, String>>::try_from_uri(
+                &format!("/?{q}").parse().ok()?,
+            )
+            .ok()
+        })
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+/// Bearer key from `Authorization`, scheme case-insensitive (passport's fromAuthHeaderAsBearerToken).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    if path.starts_with("/__fake/") || path == "/__fake" {
+        let bytes = to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
+        return admin::handle(&shared, &parts.method, &path, &bytes);
+    }
+    let ctl = parts.extensions.get::<ConnCtl>().cloned();
+    let route = Route::parse(&parts.method, &path);
+    let method = parts.method.as_str().to_string();
+
+    let faults = {
+        let mut inner = shared.lock();
+        inner.stats.total += 1;
+        *inner.stats.by_method.entry(method.clone()).or_default() += 1;
+        *inner
+            .stats
+            .by_kind
+            .entry(route.kind().to_string())
+            .or_default() += 1;
+        let taken = inner
+            .faults
+            .take_for_request(&method, route.is_record_write());
+        inner.stats.faults_applied += taken.len() as u64;
+        taken
+    };
+
+    // Faults that act before the request is applied.
+    for f in &faults {
+        if let FaultKind::Delay { ms } = f {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+        }
+    }
+    for f in &faults {
+        match f {
+            FaultKind::Hang => std::future::pending::<()>().await,
+            FaultKind::ServerError { status } => {
+                return TwentyError::server_error(*status).into_response();
+            }
+            FaultKind::AuthFailure => {
+                shared.lock().stats.auth_failures += 1;
+                return TwentyError::forbidden().into_response();
+            }
+            _ => {}
+        }
+    }
+
+    // Auth: packages/twenty-server/src/engine/guards/jwt-auth.guard.ts -> 403 "Forbidden resource".
+    let cfg = &shared.config;
+    let authorized = bearer(&parts.headers)
+        .is_some_and(|k| k == cfg.api_key || cfg.extra_api_keys.iter().any(|e| e == k));
+    if !authorized {
+        shared.lock().stats.auth_failures += 1;
+        return TwentyError::forbidden().into_response();
+    }
+
+    let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return TwentyError::bad_request("request entity too large").into_response(),
+    };
+    let json_body: Value = if bytes.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            // Express body-parser rejects invalid JSON before the controller (text not verified).
+            Err(e) => {
+                return TwentyError::bad_request(&format!("Invalid JSON body: {e}")).into_response()
+            }
+        }
+    };
+    let params = parse_query(parts.uri.query());
+
+    for f in &faults {
+        if let FaultKind::ConcurrentWriter {
+            xp,
+            bump_revision,
+            add_boss,
+            rep_email,
+        } = f
+        {
+            concurrent_write(
+                &shared,
+                *xp,
+                *bump_revision,
+                add_boss.as_deref(),
+                rep_email.as_deref(),
+            );
+        }
+    }
+
+    let outcome = dispatch(&shared, &route, &params, &json_body);
+    let (status, text, headers) = match outcome {
+        Ok((status, text)) => (status, text, Vec::new()),
+        Err(e) => {
+            if e.status == 429 {
+                shared.lock().stats.rate_limited += 1;
+            }
+            (e.status, e.body, e.headers)
+        }
+    };
+
+    // Faults that act after the request is applied.
+    if faults.iter().any(|f| matches!(f, FaultKind::ApplyThenDrop)) {
+        if let Some(ctl) = ctl {
+            ctl.kill.notify_one();
+        }
+        std::future::pending::<()>().await;
+    }
+    if faults.iter().any(|f| matches!(f, FaultKind::MalformedJson)) {
+        let cut = text.len() / 2;
+        let mut broken: String = text.chars().take(cut.max(1)).collect();
+        broken.push_str("\u{0}<");
+        return json_response(200, broken, &[]);
+    }
+    json_response(status, text, &headers)
+}
+
+/// The academy app's write, applied under the same lock as any request.
+fn concurrent_write(shared: &Shared, xp: i64, bump: bool, boss: Option<&str>, email: Option<&str>) {
+    let now = iso_ms(shared.now_ms());
+    let mut inner = shared.lock();
+    let Some(rows) = inner.records.get_mut("repProgressions") else {
+        return;
+    };
+    for r in rows.iter_mut() {
+        if let Some(e) = email {
+            if r.get("repEmail").and_then(Value::as_str) != Some(e) {
+                continue;
+            }
+        }
+        let Some(obj) = r.as_object_mut() else {
+            continue;
+        };
+        let total = obj.get("totalXp").and_then(Value::as_f64).unwrap_or(0.0);
+        obj.insert("totalXp".into(), js_number(total + xp as f64));
+        if bump {
+            let rev = obj
+                .get("syncRevision")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
+            obj.insert("syncRevision".into(), js_number(rev + 1.0));
+        }
+        if let Some(b) = boss {
+            let mut list: Vec<Value> = obj
+                .get("defeatedBosses")
+                .and_then(Value::as_str)
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            list.push(json!(b));
+            obj.insert(
+                "defeatedBosses".into(),
+                Value::String(Value::Array(list).to_string()),
+            );
+        }
+        obj.insert("updatedAt".into(), json!(now));
+    }
+}
+
+fn dispatch(
+    shared: &Shared,
+    route: &Route,
+    params: &HashMap<String, String>,
+    body: &Value,
+) -> Result<(u16, String), TwentyError> {
+    let now = shared.now_ms();
+    let mut inner = shared.lock();
+    let object = match route {
+        Route::FindMany(o)
+        | Route::FindOne(o, _)
+        | Route::CreateOne(o)
+        | Route::UpdateOne(o, _)
+        | Route::UpdateMany(o) => Some(
+            inner
+                .schema
+                .by_plural(o)
+                .cloned()
+                .ok_or_else(|| inner.schema.object_not_found(o))?,
+        ),
+        _ => None,
+    };
+    // Per-workspace bucket for API-key requests on the records API
+    // (common-base-query-runner.service.ts `throttleQueryExecution`); metadata is not throttled.
+    if route.is_records_api() {
+        let ws = shared.workspace_id.clone();
+        inner.bucket.consume(now, &ws)?;
+    }
+    let key_name = shared.config.api_key_name.as_str();
+    match (route, object) {
+        (Route::FindMany(_), Some(o)) => {
+            records::find_many(&inner, &o, records::ListParams { params }).map(|t| (200, t))
+        }
+        (Route::FindOne(_, id), Some(o)) => records::find_one(&inner, &o, id).map(|t| (200, t)),
+        (Route::CreateOne(_), Some(o)) => {
+            records::create_one(&mut inner, &o, body, key_name, now).map(|t| (201, t))
+        }
+        (Route::UpdateOne(_, id), Some(o)) => {
+            records::update_one(&mut inner, &o, id, body, now).map(|t| (200, t))
+        }
+        (Route::UpdateMany(_), Some(o)) => {
+            records::update_many(&mut inner, &o, params, body, now).map(|t| (200, t))
+        }
+        (Route::MetaListObjects, _) => Ok((200, metadata::list_objects(&inner.schema))),
+        (Route::MetaGetObject(id), _) => metadata::get_object(&inner.schema, id).map(|t| (200, t)),
+        (Route::MetaListFields, _) => Ok((200, metadata::list_fields(&inner.schema))),
+        (Route::MetaCreateObject, _) => {
+            metadata::create_object(&mut inner.schema, body, now).map(|t| (201, t))
+        }
+        (Route::MetaCreateField, _) => {
+            metadata::create_field(&mut inner.schema, body, now).map(|t| (201, t))
+        }
+        _ => Err(TwentyError::new(
+            404,
+            "NotFoundException",
+            "Cannot find route",
+        )),
+    }
+}
