@@ -1,0 +1,425 @@
+//! HTTP to Twenty's REST API (shapes and sources in docs/twenty-api.md). One method per call
+//! RepXP makes; every failure comes back as a classified [`TwentyError`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::error::TwentyError;
+use super::record::{parse_record, short, write_fields};
+use super::url::parse_base_url;
+use crate::secrets::ApiKey;
+use crate::snapshot::Snapshot;
+
+/// REST path of RepXP's custom object (`namePlural` of `repProgression`).
+pub const OBJECT_PLURAL: &str = "repProgressions";
+pub const OBJECT_SINGULAR: &str = "repProgression";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(20),
+        }
+    }
+}
+
+pub struct TwentyClient {
+    http: reqwest::Client,
+    base: Url,
+    key: ApiKey,
+    requests: AtomicU64,
+}
+
+/// A rep email goes into a filter string between double quotes; refuse what would break out.
+pub fn check_rep_email(email: &str) -> Result<String, TwentyError> {
+    let e = email.trim();
+    let ok = e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.ends_with('.'))
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"',()[]\\:".contains(c));
+    if ok {
+        Ok(e.to_string())
+    } else {
+        Err(TwentyError::Rejected {
+            status: 0,
+            detail: format!("{email:?} is not a valid rep email"),
+        })
+    }
+}
+
+impl TwentyClient {
+    pub fn new(
+        base_url: &str,
+        key: ApiKey,
+        timeouts: Timeouts,
+    ) -> Result<TwentyClient, TwentyError> {
+        let base = parse_base_url(base_url)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .user_agent(concat!("RepXP/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TwentyError::BadUrl {
+                url: base_url.to_string(),
+                reason: format!("cannot build an HTTP client: {e}"),
+            })?;
+        Ok(TwentyClient {
+            http,
+            base,
+            key,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// HTTP requests sent so far (benchmarks and the request-budget tests read it).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
+        let mut u = self.base.clone();
+        let joined = format!(
+            "{}/{}",
+            u.path().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        u.set_path(&joined);
+        if !query.is_empty() {
+            u.query_pairs_mut().extend_pairs(query);
+        }
+        u
+    }
+
+    /// Sends one request and returns the parsed JSON body of a 2xx answer.
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Value, TwentyError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let host = url.host_str().unwrap_or("?").to_string();
+        let mut req = self
+            .http
+            .request(method.clone(), url.clone())
+            .bearer_auth(self.key.expose());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let path = url.path().to_string();
+        let resp = req.send().await.map_err(|e| transport_error(&host, &e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = resp.bytes().await.map_err(|e| transport_error(&host, &e))?;
+        tracing::debug!(%method, path, status = status.as_u16(), bytes = bytes.len(), "twenty");
+        let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
+        if status.is_success() {
+            return parsed.map_err(|e| TwentyError::Malformed {
+                detail: format!(
+                    "HTTP {} with a body that is not JSON ({e})",
+                    status.as_u16()
+                ),
+            });
+        }
+        let message = parsed.as_ref().ok().map(error_message).unwrap_or_else(|| {
+            String::from_utf8_lossy(&bytes)
+                .chars()
+                .take(120)
+                .collect::<String>()
+        });
+        Err(classify(status, retry_after, message))
+    }
+
+    /// The rep's record, found by email (`None` if there is none yet).
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<Snapshot>, TwentyError> {
+        let email = check_rep_email(email)?;
+        let filter = format!("repEmail[eq]:\"{email}\"");
+        let url = self.url(
+            &format!("rest/{OBJECT_PLURAL}"),
+            &[("filter", &filter), ("limit", "2"), ("depth", "0")],
+        );
+        let body = self.call(Method::GET, url, None).await?;
+        let list = at(&body, &["data", OBJECT_PLURAL])?
+            .as_array()
+            .ok_or_else(|| TwentyError::Malformed {
+                detail: format!("data.{OBJECT_PLURAL} is not a list"),
+            })?;
+        if list.len() > 1 {
+            tracing::warn!(
+                count = list.len(),
+                "several records share this rep email; using the first"
+            );
+        }
+        list.first().map(parse_record).transpose()
+    }
+
+    /// One record by id (`None` if it was deleted).
+    pub async fn get(&self, id: &str) -> Result<Option<Snapshot>, TwentyError> {
+        let url = self.url(&format!("rest/{OBJECT_PLURAL}/{id}"), &[("depth", "0")]);
+        match self.call(Method::GET, url, None).await {
+            Ok(body) => parse_record(at(&body, &["data", OBJECT_SINGULAR])?).map(Some),
+            Err(TwentyError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates the rep's record holding `initial`.
+    pub async fn create(&self, email: &str, initial: &Snapshot) -> Result<Snapshot, TwentyError> {
+        let email = check_rep_email(email)?;
+        let mut fields = write_fields(initial);
+        fields["repEmail"] = json!(email);
+        fields["name"] = json!(email);
+        let url = self.url(&format!("rest/{OBJECT_PLURAL}"), &[]);
+        let body = self.call(Method::POST, url, Some(&fields)).await?;
+        parse_record(at(&body, &["data", "createRepProgression"])?)
+    }
+
+    /// Writes `next` only if Twenty still holds `expected` (same revision and XP): one atomic
+    /// update-many whose filter is the compare-and-set. `Ok(None)`: someone wrote in between.
+    pub async fn update_if(
+        &self,
+        id: &str,
+        expected: &Snapshot,
+        next: &Snapshot,
+    ) -> Result<Option<Snapshot>, TwentyError> {
+        let filter = cas_filter(id, expected);
+        let url = self.url(&format!("rest/{OBJECT_PLURAL}"), &[("filter", &filter)]);
+        let body = self
+            .call(Method::PATCH, url, Some(&write_fields(next)))
+            .await?;
+        let rows = at(&body, &["data", "updateRepProgressions"])?
+            .as_array()
+            .ok_or_else(|| TwentyError::Malformed {
+                detail: "data.updateRepProgressions is not a list".into(),
+            })?;
+        match rows.as_slice() {
+            [] => Ok(None),
+            [row] => parse_record(row).map(Some),
+            more => Err(TwentyError::Malformed {
+                detail: format!(
+                    "a conditional update on one id changed {} records",
+                    more.len()
+                ),
+            }),
+        }
+    }
+
+    /// GET `/rest/metadata/objects`: every object with its fields.
+    pub async fn list_objects(&self) -> Result<Vec<Value>, TwentyError> {
+        let url = self.url("rest/metadata/objects", &[]);
+        let body = self.call(Method::GET, url, None).await?;
+        at(&body, &["data", "objects"])?
+            .as_array()
+            .cloned()
+            .ok_or_else(|| TwentyError::Malformed {
+                detail: "data.objects is not a list".into(),
+            })
+    }
+
+    /// POST `/rest/metadata/objects`; returns the new object.
+    pub async fn create_object(&self, body: &Value) -> Result<Value, TwentyError> {
+        let url = self.url("rest/metadata/objects", &[]);
+        let out = self.call(Method::POST, url, Some(body)).await?;
+        at(&out, &["data", "createOneObject"]).cloned()
+    }
+
+    /// POST `/rest/metadata/fields`; returns the new field.
+    pub async fn create_field(&self, body: &Value) -> Result<Value, TwentyError> {
+        let url = self.url("rest/metadata/fields", &[]);
+        let out = self.call(Method::POST, url, Some(body)).await?;
+        at(&out, &["data", "createOneField"]).cloned()
+    }
+}
+
+/// `and(id[eq]:"<id>",syncRevision[eq]:<rev>,totalXp[eq]:<xp>)`: the write lands only if nobody
+/// changed the revision (any RepXP) or the XP (the academy app) since we read. A number another
+/// tool left empty is matched with `[is]:NULL`, since `[eq]:0` does not match null.
+pub fn cas_filter(id: &str, expected: &Snapshot) -> String {
+    let cond = |field: &str, v: i64, was_null: bool| {
+        if was_null {
+            format!("{field}[is]:NULL")
+        } else {
+            format!("{field}[eq]:{v}")
+        }
+    };
+    format!(
+        "and(id[eq]:\"{id}\",{},{})",
+        cond(
+            "syncRevision",
+            expected.sync_revision,
+            expected.null_fields.sync_revision
+        ),
+        cond("totalXp", expected.total_xp, expected.null_fields.total_xp)
+    )
+}
+
+fn at<'a>(body: &'a Value, path: &[&str]) -> Result<&'a Value, TwentyError> {
+    let mut v = body;
+    for key in path {
+        v = v.get(key).ok_or_else(|| TwentyError::Malformed {
+            detail: format!("no {} in {}", path.join("."), short(body)),
+        })?;
+    }
+    Ok(v)
+}
+
+/// Twenty's error body is `{"statusCode":n,"error":"Name","messages":["..."]}`.
+fn error_message(body: &Value) -> String {
+    let messages = body.get("messages").and_then(Value::as_array).map(|m| {
+        m.iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    messages
+        .filter(|m| !m.is_empty())
+        .or_else(|| {
+            body.get("message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            body.get("error")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| short(body))
+}
+
+fn classify(status: StatusCode, retry_after: Option<Duration>, message: String) -> TwentyError {
+    let code = status.as_u16();
+    let lower = message.to_lowercase();
+    match code {
+        401 | 403 => TwentyError::Auth { status: code },
+        429 => TwentyError::RateLimited { retry_after },
+        400 | 404
+            if lower.contains("doesn't have any")
+                || (lower.contains("object") && lower.contains("not found"))
+                || lower.contains("unknown field") =>
+        {
+            TwentyError::SchemaMissing { detail: message }
+        }
+        500..=599 => TwentyError::Server {
+            status: code,
+            detail: message,
+        },
+        _ => TwentyError::Rejected {
+            status: code,
+            detail: message,
+        },
+    }
+}
+
+fn transport_error(host: &str, e: &reqwest::Error) -> TwentyError {
+    // reqwest's messages can carry the URL (never the headers); keep only the cause chain.
+    let mut detail = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    if detail.is_empty() {
+        detail = "connection failed".into();
+    }
+    if e.is_timeout() {
+        TwentyError::Timeout { detail }
+    } else if e.is_connect() {
+        TwentyError::Offline {
+            host: host.to_string(),
+            detail,
+        }
+    } else if e.is_decode() || e.is_body() {
+        TwentyError::Malformed { detail }
+    } else {
+        // A connection closed before the answer (the write may have landed): like a timeout,
+        // the outcome is unknown and the watermark will tell.
+        TwentyError::Timeout { detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rep_emails_that_could_break_a_filter_are_refused() {
+        assert!(check_rep_email("ana@acme.com").is_ok());
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "a\"b@acme.com",
+            "a,b@acme.com",
+            "a b@acme.com",
+            "a@acme",
+            "x@y)z.com",
+        ] {
+            assert!(check_rep_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_codes_map_to_what_the_rep_can_do() {
+        assert_eq!(
+            classify(StatusCode::FORBIDDEN, None, "Forbidden resource".into()).kind(),
+            "auth"
+        );
+        assert_eq!(
+            classify(StatusCode::UNAUTHORIZED, None, String::new()).kind(),
+            "auth"
+        );
+        let rl = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(Duration::from_secs(7)),
+            String::new(),
+        );
+        assert_eq!(rl.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(
+            classify(
+                StatusCode::BAD_REQUEST,
+                None,
+                "Object repProgression doesn't have any \"syncRevision\" field.".into()
+            )
+            .kind(),
+            "schema_missing"
+        );
+        assert_eq!(
+            classify(
+                StatusCode::BAD_REQUEST,
+                None,
+                "object 'repProgressions' not found. eg: companies".into()
+            )
+            .kind(),
+            "schema_missing"
+        );
+        assert_eq!(
+            classify(StatusCode::BAD_GATEWAY, None, "x".into()).kind(),
+            "server"
+        );
+        assert_eq!(
+            classify(StatusCode::BAD_REQUEST, None, "invalid uuid".into()).kind(),
+            "rejected"
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Every way a Twenty request can fail, sorted by what the rep (and the scheduler) should do.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TwentyError {
+    #[error("Twenty URL {url:?} is not valid: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("offline: cannot reach {host} ({detail})")]
+    Offline { host: String, detail: String },
+    #[error("Twenty did not answer in time ({detail})")]
+    Timeout { detail: String },
+    #[error("Twenty's rate limit was reached{}", retry_after.map(|d| format!("; retrying in {} s", d.as_secs().max(1))).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("Twenty refused the API key (HTTP {status}): enter a valid key in Settings")]
+    Auth { status: u16 },
+    #[error(
+        "Twenty's workspace lacks what RepXP needs ({detail}): run `repxp-cli doctor` to create it"
+    )]
+    SchemaMissing { detail: String },
+    #[error("Twenty had a server error (HTTP {status}): {detail}")]
+    Server { status: u16, detail: String },
+    #[error("Twenty rejected the request (HTTP {status}): {detail}")]
+    Rejected { status: u16, detail: String },
+    #[error("Twenty sent a response RepXP cannot read: {detail}")]
+    Malformed { detail: String },
+}
+
+impl TwentyError {
+    /// A stable word for logs, `status --json` and the panel.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TwentyError::BadUrl { .. } => "bad_url",
+            TwentyError::Offline { .. } => "offline",
+            TwentyError::Timeout { .. } => "timeout",
+            TwentyError::RateLimited { .. } => "rate_limited",
+            TwentyError::Auth { .. } => "auth",
+            TwentyError::SchemaMissing { .. } => "schema_missing",
+            TwentyError::Server { .. } => "server",
+            TwentyError::Rejected { .. } => "rejected",
+            TwentyError::Malformed { .. } => "malformed",
+        }
+    }
+
+    /// Whether trying again later, unchanged, can succeed. Auth, a bad URL and a missing schema
+    /// need the rep (or doctor) first; retrying them only burns the team's rate limit.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            TwentyError::Offline { .. }
+                | TwentyError::Timeout { .. }
+                | TwentyError::RateLimited { .. }
+                | TwentyError::Server { .. }
+                | TwentyError::Malformed { .. }
+        )
+    }
+
+    /// The server's requested wait, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            TwentyError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+}

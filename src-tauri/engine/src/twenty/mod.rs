@@ -1,0 +1,10 @@
+//! Talking to Twenty: the REST client, the record format, the schema RepXP needs.
+
+pub mod client;
+pub mod error;
+pub mod record;
+pub mod schema;
+pub mod url;
+
+pub use client::{Timeouts, TwentyClient};
+pub use error::TwentyError;

@@ -1,0 +1,153 @@
+//! The `repProgression` object and fields RepXP needs in the Twenty workspace; `doctor` checks
+//! them through the metadata API and creates what is missing.
+
+use serde_json::{json, Value};
+
+use super::client::{TwentyClient, OBJECT_PLURAL, OBJECT_SINGULAR};
+use super::error::TwentyError;
+
+/// (name, label, type Twenty must have, other types accepted when reading, unique)
+pub const FIELDS: [(&str, &str, &str, &[&str], bool); 9] = [
+    ("repEmail", "Rep email", "TEXT", &["EMAILS"], true),
+    ("totalXp", "Total XP", "NUMBER", &[], false),
+    ("level", "Level", "NUMBER", &[], false),
+    (
+        "defeatedBosses",
+        "Defeated bosses",
+        "TEXT",
+        &["RAW_JSON"],
+        false,
+    ),
+    ("passedExams", "Passed exams", "TEXT", &["RAW_JSON"], false),
+    (
+        "efficiencyMetrics",
+        "Efficiency metrics",
+        "TEXT",
+        &["RAW_JSON"],
+        false,
+    ),
+    (
+        "syncWatermarks",
+        "Sync watermarks",
+        "TEXT",
+        &["RAW_JSON"],
+        false,
+    ),
+    ("syncRevision", "Sync revision", "NUMBER", &[], false),
+    (
+        "lastActivityDate",
+        "Last activity date",
+        "DATE_TIME",
+        &[],
+        false,
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldStatus {
+    Present,
+    Created,
+    Missing,
+    WrongType { found: String, wanted: &'static str },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaReport {
+    pub object_created: bool,
+    pub object_missing: bool,
+    pub fields: Vec<(&'static str, FieldStatus)>,
+}
+
+impl SchemaReport {
+    pub fn is_ready(&self) -> bool {
+        !self.object_missing
+            && self
+                .fields
+                .iter()
+                .all(|(_, s)| matches!(s, FieldStatus::Present | FieldStatus::Created))
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn field_body(object_id: &str, name: &str, label: &str, ty: &str, unique: bool) -> Value {
+    let mut body = json!({
+        "objectMetadataId": object_id,
+        "type": ty,
+        "name": name,
+        "label": label,
+        "isNullable": true,
+    });
+    if unique {
+        body["isUnique"] = json!(true);
+    }
+    if ty == "NUMBER" {
+        body["settings"] = json!({"dataType": "int", "decimals": 0, "type": "number"});
+    }
+    body
+}
+
+/// Checks the schema; with `create`, creates the object and the fields that are missing.
+pub async fn ensure(client: &TwentyClient, create: bool) -> Result<SchemaReport, TwentyError> {
+    let objects = client.list_objects().await?;
+    let mut object = objects
+        .iter()
+        .find(|o| str_of(o, "nameSingular") == Some(OBJECT_SINGULAR))
+        .cloned();
+    let mut report = SchemaReport {
+        object_created: false,
+        object_missing: false,
+        fields: Vec::new(),
+    };
+    if object.is_none() {
+        if !create {
+            report.object_missing = true;
+            report.fields = FIELDS.iter().map(|f| (f.0, FieldStatus::Missing)).collect();
+            return Ok(report);
+        }
+        let created = client
+            .create_object(&json!({
+                "nameSingular": OBJECT_SINGULAR,
+                "namePlural": OBJECT_PLURAL,
+                "labelSingular": "Rep progression",
+                "labelPlural": "Rep progressions",
+                "icon": "IconTrophy",
+                "description": "A sales rep's XP, level, bosses, exams and metrics (RepXP)",
+            }))
+            .await?;
+        report.object_created = true;
+        object = Some(created);
+    }
+    let object = object.unwrap_or(Value::Null);
+    let object_id = str_of(&object, "id")
+        .ok_or_else(|| TwentyError::Malformed {
+            detail: "the repProgression object has no id".into(),
+        })?
+        .to_string();
+    let existing: Vec<Value> = object
+        .get("fields")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for (name, label, ty, also, unique) in FIELDS {
+        let found = existing.iter().find(|f| str_of(f, "name") == Some(name));
+        let status = match found.and_then(|f| str_of(f, "type")) {
+            Some(t) if t == ty || also.contains(&t) => FieldStatus::Present,
+            Some(t) => FieldStatus::WrongType {
+                found: t.to_string(),
+                wanted: ty,
+            },
+            None if create => {
+                client
+                    .create_field(&field_body(&object_id, name, label, ty, unique))
+                    .await?;
+                FieldStatus::Created
+            }
+            None => FieldStatus::Missing,
+        };
+        report.fields.push((name, status));
+    }
+    Ok(report)
+}
