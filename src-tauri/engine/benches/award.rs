@@ -1,10 +1,12 @@
 //! `make bench` (award part): latency of recording one award through the store, side by side in
 //! the same run with a bare one-row SQLite INSERT on the same disk with the same settings (WAL,
-//! synchronous=FULL, busy_timeout). The two are interleaved in rounds so drift in the machine's
-//! load hits both alike.
+//! the store's `synchronous`, busy_timeout), and, for reference, the bare INSERT with
+//! synchronous=FULL (one fsync per commit: what this disk costs). Interleaved in rounds so drift in
+//! the machine's load hits all alike.
 
 use std::time::{Duration, Instant};
 
+use repxp_engine::store::SYNCHRONOUS;
 use repxp_engine::{Progress, Store};
 use rusqlite::Connection;
 
@@ -44,44 +46,93 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut store = Store::open_dir(&dir.path().join("store"))?;
     let award = Progress::xp(25, Some("bench"))?;
 
-    let bare = Connection::open(dir.path().join("bare.db"))?;
-    bare.busy_timeout(Duration::from_secs(10))?;
-    bare.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
-    bare.pragma_update(None, "synchronous", "FULL")?;
-    bare.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, xp INTEGER NOT NULL)")?;
+    let open_bare = |name: &str, sync: &str| -> rusqlite::Result<Connection> {
+        let c = Connection::open(dir.path().join(name))?;
+        c.busy_timeout(Duration::from_secs(10))?;
+        c.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        c.pragma_update(None, "synchronous", sync)?;
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, xp INTEGER NOT NULL)")?;
+        Ok(c)
+    };
+    let bare = open_bare("bare.db", SYNCHRONOUS.1)?;
+    let full = open_bare("bare-full.db", "FULL")?;
     let mut insert = bare.prepare("INSERT INTO t (xp) VALUES (?1)")?;
+    let mut insert_full = full.prepare("INSERT INTO t (xp) VALUES (?1)")?;
+    // The same row into a copy of the events table (same indexes), values precomputed: what
+    // SQLite alone costs for our row, so the ratio is our code's overhead.
+    let same = open_bare("bare-events.db", SYNCHRONOUS.1)?;
+    same.execute_batch(include_str!("../src/migrations/0001_initial.sql"))?;
+    let mut insert_same = same.prepare(
+        "INSERT INTO events (id, kind, xp, subject, value, occurred_at, recorded_at)
+         VALUES (?1, 'xp', 25, 'bench', NULL, '2026-11-25T12:00:00.000Z', '2026-11-25T12:00:00.000Z')
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    let ids: Vec<String> = (0..(ROUNDS * PER_ROUND + 50))
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let mut next_id = ids.iter();
 
-    // Warm both paths (page cache, prepared statements).
+    // Warm every path (page cache, prepared statements).
     for _ in 0..50 {
         store.record(&award, None, None)?;
         insert.execute([25])?;
+        insert_full.execute([25])?;
+        insert_same.execute([next_id.next().ok_or("ids")?])?;
     }
 
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    let (mut a_wall, mut b_wall) = (Duration::ZERO, Duration::ZERO);
+    let mut samples = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut walls = [Duration::ZERO; 4];
     for _ in 0..ROUNDS {
-        let start = Instant::now();
-        for _ in 0..PER_ROUND {
-            let t = Instant::now();
-            store.record(&award, None, None)?;
-            a.push(t.elapsed());
+        for (path, (s, wall)) in samples.iter_mut().zip(walls.iter_mut()).enumerate() {
+            let start = Instant::now();
+            for _ in 0..PER_ROUND {
+                let t = Instant::now();
+                match path {
+                    0 => store.record(&award, None, None).map(|_| ())?,
+                    1 => insert_same
+                        .execute([next_id.next().ok_or("ids")?])
+                        .map(|_| ())?,
+                    2 => insert.execute([25]).map(|_| ())?,
+                    _ => insert_full.execute([25]).map(|_| ())?,
+                }
+                s.push(t.elapsed());
+            }
+            *wall += start.elapsed();
         }
-        a_wall += start.elapsed();
-        let start = Instant::now();
-        for _ in 0..PER_ROUND {
-            let t = Instant::now();
-            insert.execute([25])?;
-            b.push(t.elapsed());
-        }
-        b_wall += start.elapsed();
     }
+    let [a, b, c, d] = samples;
     println!("| path | n | p50 ms | p99 ms | max ms | per second |");
     println!("|---|---|---|---|---|---|");
-    let (a50, a99) = summarise("Store::record (award)", a, a_wall);
-    let (b50, b99) = summarise("bare INSERT, same settings", b, b_wall);
+    let sync = SYNCHRONOUS.1;
+    let (a50, a99) = summarise(
+        &format!("Store::record (award), synchronous={sync}"),
+        a,
+        walls[0],
+    );
+    let (b50, b99) = summarise(
+        "bare INSERT of the same row, same table and settings",
+        b,
+        walls[1],
+    );
+    let (c50, c99) = summarise(
+        "bare INSERT of a one-column row, same settings",
+        c,
+        walls[2],
+    );
+    summarise(
+        "bare INSERT of a one-column row, synchronous=FULL (fsync per commit)",
+        d,
+        walls[3],
+    );
     println!();
     println!(
-        "ratio award/bare: p50 {:.2}x, p99 {:.2}x",
+        "ratio award/one-column bare: p50 {:.2}x, p99 {:.2}x",
+        a50.as_secs_f64() / c50.as_secs_f64(),
+        a99.as_secs_f64() / c99.as_secs_f64()
+    );
+    println!();
+    println!(
+        "ratio award/same-row bare: p50 {:.2}x, p99 {:.2}x",
         a50.as_secs_f64() / b50.as_secs_f64(),
         a99.as_secs_f64() / b99.as_secs_f64()
     );

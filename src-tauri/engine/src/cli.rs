@@ -13,6 +13,7 @@ use crate::model::{EventId, Progress};
 use crate::outbox::QueuedEvent;
 use crate::record::Recorded;
 use crate::store::Store;
+use crate::sync::Mode;
 use crate::sync_status::{SyncRecord, SyncState};
 use crate::view::Progression;
 use crate::{paths, timefmt};
@@ -191,9 +192,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Command::Queue { json, limit } => queue(&store, json, limit, out),
         Command::Stream => stream(&mut store, &mut std::io::stdin().lock(), out),
-        Command::Sync { .. } | Command::Connect { .. } | Command::Doctor => Err(CliError::Sync(
-            "not connected yet: sync with Twenty is not available in this build".into(),
-        )),
+        Command::Sync { push, pull } => {
+            drop(store);
+            let mode = match (push, pull) {
+                (true, _) => Mode::PushOnly,
+                (_, true) => Mode::PullOnly,
+                _ => Mode::Both,
+            };
+            crate::cli_sync::sync(&dir, mode, out)
+        }
+        Command::Connect { url, email } => {
+            crate::cli_sync::connect(&mut store, &url, &email, &mut std::io::stdin().lock(), out)
+        }
+        Command::Doctor => crate::cli_sync::doctor(&store, out),
     }
 }
 

@@ -3,6 +3,7 @@
 //! tested without a display.
 
 pub mod cli;
+mod cli_sync;
 pub mod display;
 pub mod error;
 pub mod level;

@@ -45,8 +45,9 @@ pub struct Batch {
     pub exams: BTreeMap<String, ExamResult>,
     pub metrics: BTreeMap<String, f64>,
     pub last_activity: Option<String>,
-    /// A request carrying this batch may have reached Twenty (so a watermark at or above `seq`
-    /// means "it landed", not "this database was restored from an old copy").
+    /// A request carrying this batch may have been applied by Twenty with its answer lost (so a
+    /// watermark at or above `seq` means "it landed", not "this database was restored from an
+    /// old copy").
     pub attempted: bool,
 }
 
@@ -146,7 +147,7 @@ impl Store {
     /// Events recorded after this call wait for the next batch.
     pub fn freeze_batch(&mut self) -> Result<Option<Batch>, StoreError> {
         self.write(|tx| {
-            let (device_id, next_seq, inflight, attempted): (String, i64, Option<i64>, bool) = tx
+            let (device_id, next_seq, inflight, attempted): (String, i64, Option<i64>, i64) = tx
                 .query_row(
                     "SELECT device_id, next_batch_seq, inflight_batch_seq, inflight_attempted
                      FROM sync_state WHERE singleton = 1",
@@ -186,16 +187,33 @@ impl Store {
                 exams: agg.exams,
                 metrics: agg.metrics,
                 last_activity: agg.last_activity,
-                attempted: inflight.is_some() && attempted,
+                attempted: inflight.is_some() && attempted > 0,
             }))
         })
     }
 
-    /// Records, durably and before the request goes out, that batch `seq` may reach Twenty.
+    /// Records, durably and before the request goes out, that a request carrying batch `seq` is
+    /// about to be sent and its outcome is unknown until an answer says otherwise.
     pub fn mark_attempted(&mut self, seq: u64) -> Result<(), StoreError> {
         self.conn()
             .execute(
-                "UPDATE sync_state SET inflight_attempted = 1 WHERE singleton = 1 AND inflight_batch_seq = ?1",
+                "UPDATE sync_state SET inflight_attempted = inflight_attempted + 1
+                 WHERE singleton = 1 AND inflight_batch_seq = ?1",
+                [seq as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// An answer proved that the request marked by [`Store::mark_attempted`] did not apply the
+    /// batch (a lost compare-and-set, a 4xx, a refused connection). Only requests whose outcome
+    /// stays unknown (a timeout, a dropped reply, a crash) keep counting, so "attempted" means
+    /// "may have landed" and a restored database is still told apart from a lost reply.
+    pub fn unmark_attempted(&mut self, seq: u64) -> Result<(), StoreError> {
+        self.conn()
+            .execute(
+                "UPDATE sync_state SET inflight_attempted = max(inflight_attempted - 1, 0)
+                 WHERE singleton = 1 AND inflight_batch_seq = ?1",
                 [seq as i64],
             )
             .map_err(|e| self.err(e))?;
@@ -231,9 +249,9 @@ impl Store {
             .query_row(
                 "SELECT inflight_batch_seq, inflight_attempted FROM sync_state WHERE singleton = 1",
                 [],
-                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, bool>(1)?)),
+                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, i64>(1)?)),
             )
-            .map(|(seq, attempted)| seq.map(|s| (s.max(0) as u64, attempted)))
+            .map(|(seq, attempted)| seq.map(|s| (s.max(0) as u64, attempted > 0)))
             .map_err(|e| self.err(e))
     }
 

@@ -97,10 +97,10 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Whether a Twenty URL and rep email are set (the key is checked where it is used).
+    /// Whether a Twenty URL and rep email are set, in settings or the environment (the key is
+    /// checked where it is used).
     pub fn is_configured(&self) -> Result<bool, StoreError> {
-        Ok(self.setting(Setting::TwentyUrl)?.is_some()
-            && self.setting(Setting::RepEmail)?.is_some())
+        Ok(crate::sync::config::target(self)?.is_some())
     }
 
     /// The state word for the tray and `status`. `configured` lets the caller count settings

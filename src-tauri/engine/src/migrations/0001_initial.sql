@@ -31,6 +31,7 @@ CREATE TABLE sync_state (
     device_id           TEXT    NOT NULL,
     next_batch_seq      INTEGER NOT NULL,
     inflight_batch_seq  INTEGER,
+    -- Requests carrying the in-flight batch whose outcome is unknown (sent, no answer).
     inflight_attempted  INTEGER NOT NULL DEFAULT 0,
     last_success_at     TEXT,
     last_attempt_at     TEXT,

@@ -5,5 +5,6 @@ pub mod config;
 pub mod plan;
 pub mod run;
 pub mod scheduler;
+pub mod service;
 
 pub use run::{sync_once, Mode, SyncError, SyncReport};

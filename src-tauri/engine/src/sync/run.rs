@@ -133,9 +133,8 @@ async fn push_batch(
                 None => {
                     // First sync ever for this rep: create the record with the batch applied.
                     let next = apply(&Snapshot::default(), &batch);
-                    store.mark_attempted(batch.seq)?;
-                    batch.attempted = true;
-                    match client.create(email, &next).await {
+                    let outcome = attempt(store, &mut batch, client.create(email, &next)).await?;
+                    match outcome {
                         Ok(rec) => return ack(store, &batch, &rec, report),
                         // Someone created it meanwhile (unique repEmail): read it and go on.
                         Err(TwentyError::Rejected { .. }) => {
@@ -172,11 +171,11 @@ async fn push_batch(
                 let Some(id) = current.remote_id.clone() else {
                     continue;
                 };
-                store.mark_attempted(batch.seq)?;
-                batch.attempted = true;
-                match client.update_if(&id, &current, &next).await? {
+                match attempt(store, &mut batch, client.update_if(&id, &current, &next)).await?? {
                     Some(rec) => return ack(store, &batch, &rec, report),
                     None => {
+                        // The compare-and-set answered "not applied": this request did not land.
+                        not_applied(store, &mut batch)?;
                         report.conflicts += 1;
                         tracing::info!(seq = batch.seq, "record changed since read; re-reading");
                         base = read_record(client, email, Some(&id)).await?;
@@ -189,6 +188,47 @@ async fn push_batch(
         }
     }
     Err(SyncError::Contended(MAX_CAS_ROUNDS))
+}
+
+/// Sends one write carrying `batch`, bracketed so that the store always knows whether a request
+/// with unknown outcome exists: marked (durably) before sending, unmarked when the answer proves
+/// the write was not applied.
+async fn attempt<T>(
+    store: &mut Store,
+    batch: &mut Batch,
+    request: impl std::future::Future<Output = Result<T, TwentyError>>,
+) -> Result<Result<T, TwentyError>, SyncError> {
+    store.mark_attempted(batch.seq)?;
+    batch.attempted = true;
+    let out = request.await;
+    if matches!(&out, Err(e) if definitely_not_applied(e)) {
+        not_applied(store, batch)?;
+    }
+    Ok(out)
+}
+
+/// The last request for `batch` provably did not apply it; earlier unknown ones may still have.
+fn not_applied(store: &mut Store, batch: &mut Batch) -> Result<(), SyncError> {
+    store.unmark_attempted(batch.seq)?;
+    batch.attempted = store
+        .inflight()?
+        .is_some_and(|(seq, maybe)| seq == batch.seq && maybe);
+    Ok(())
+}
+
+/// Answers that prove a write was not applied. A timeout, a dropped connection, a 5xx or an
+/// unreadable body prove nothing: the write may have landed.
+fn definitely_not_applied(e: &TwentyError) -> bool {
+    matches!(
+        e,
+        TwentyError::Auth { .. }
+            | TwentyError::RateLimited { .. }
+            | TwentyError::SchemaMissing { .. }
+            | TwentyError::Rejected { .. }
+            | TwentyError::Unsupported
+            | TwentyError::BadUrl { .. }
+            | TwentyError::Offline { .. }
+    )
 }
 
 fn ack(

@@ -320,6 +320,8 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, message: String) 
         {
             TwentyError::SchemaMissing { detail: message }
         }
+        // Servers without REST update-many route our PATCH to update-one, which wants an id.
+        400 if lower.contains("record id not found") => TwentyError::Unsupported,
         500..=599 => TwentyError::Server {
             status: code,
             detail: message,
@@ -354,7 +356,7 @@ fn transport_error(host: &str, e: &reqwest::Error) -> TwentyError {
     } else {
         // A connection closed before the answer (the write may have landed): like a timeout,
         // the outcome is unknown and the watermark will tell.
-        TwentyError::Timeout { detail }
+        TwentyError::Interrupted { detail }
     }
 }
 

@@ -10,6 +10,8 @@ pub enum TwentyError {
     Offline { host: String, detail: String },
     #[error("Twenty did not answer in time ({detail})")]
     Timeout { detail: String },
+    #[error("the connection to Twenty broke before its answer ({detail})")]
+    Interrupted { detail: String },
     #[error("Twenty's rate limit was reached{}", retry_after.map(|d| format!("; retrying in {} s", d.as_secs().max(1))).unwrap_or_default())]
     RateLimited { retry_after: Option<Duration> },
     #[error("Twenty refused the API key (HTTP {status}): enter a valid key in Settings")]
@@ -22,6 +24,8 @@ pub enum TwentyError {
     Server { status: u16, detail: String },
     #[error("Twenty rejected the request (HTTP {status}): {detail}")]
     Rejected { status: u16, detail: String },
+    #[error("this Twenty server is too old for RepXP's safe sync (no update-many in its REST API); upgrade Twenty")]
+    Unsupported,
     #[error("Twenty sent a response RepXP cannot read: {detail}")]
     Malformed { detail: String },
 }
@@ -33,11 +37,13 @@ impl TwentyError {
             TwentyError::BadUrl { .. } => "bad_url",
             TwentyError::Offline { .. } => "offline",
             TwentyError::Timeout { .. } => "timeout",
+            TwentyError::Interrupted { .. } => "interrupted",
             TwentyError::RateLimited { .. } => "rate_limited",
             TwentyError::Auth { .. } => "auth",
             TwentyError::SchemaMissing { .. } => "schema_missing",
             TwentyError::Server { .. } => "server",
             TwentyError::Rejected { .. } => "rejected",
+            TwentyError::Unsupported => "unsupported_server",
             TwentyError::Malformed { .. } => "malformed",
         }
     }
@@ -49,6 +55,7 @@ impl TwentyError {
             self,
             TwentyError::Offline { .. }
                 | TwentyError::Timeout { .. }
+                | TwentyError::Interrupted { .. }
                 | TwentyError::RateLimited { .. }
                 | TwentyError::Server { .. }
                 | TwentyError::Malformed { .. }

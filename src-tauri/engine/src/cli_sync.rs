@@ -1,0 +1,263 @@
+//! The CLI commands that talk to Twenty: `sync`, `connect`, `doctor`.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use crate::cli::CliError;
+use crate::display::thousands;
+use crate::secrets::{self, ApiKey, KeySource};
+use crate::settings::Setting;
+use crate::store::{supported_schema_version, Store};
+use crate::sync::config;
+use crate::sync::service::SyncService;
+use crate::sync::Mode;
+use crate::twenty::client::check_rep_email;
+use crate::twenty::schema::{self, FieldStatus};
+use crate::twenty::url::parse_base_url;
+use crate::twenty::{Timeouts, TwentyClient, TwentyError};
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Output)
+}
+
+/// `sync`: one sync now; one line out, exit status says whether we are in sync.
+pub fn sync(dir: &Path, mode: Mode, out: &mut dyn Write) -> Result<(), CliError> {
+    let mut service = SyncService::new(dir.to_path_buf());
+    let result = runtime()?.block_on(service.sync(mode));
+    let store = Store::open_dir(dir)?;
+    let view = store.progression()?;
+    match result {
+        Ok(r) => {
+            let pushed = if r.pushed_events > 0 {
+                format!(
+                    "pushed {} events (+{} XP)",
+                    r.pushed_events,
+                    thousands(r.pushed_xp)
+                )
+            } else {
+                "nothing to push".to_string()
+            };
+            writeln!(
+                out,
+                "synced: {pushed}; {} XP · Level {} · {} pending",
+                thousands(view.xp),
+                view.level.level,
+                view.pending
+            )?;
+            Ok(())
+        }
+        Err(f) => {
+            let queued = if view.pending > 0 {
+                format!(
+                    " ({} events wait in the queue; nothing is lost)",
+                    view.pending
+                )
+            } else {
+                String::new()
+            };
+            Err(CliError::Sync(format!("{}{queued}", f.message)))
+        }
+    }
+}
+
+/// `connect`: checks and saves URL and email, reads the key from stdin into the keychain, then
+/// tries the connection. Settings are kept even when Twenty is unreachable (local-first).
+pub fn connect(
+    store: &mut Store,
+    url: &str,
+    email: &str,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let base = parse_base_url(url).map_err(|e| CliError::Sync(e.to_string()))?;
+    let email = check_rep_email(email).map_err(|e| CliError::Sync(e.to_string()))?;
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    let typed = ApiKey::new(&line);
+    let key = match typed {
+        Some(k) => {
+            secrets::store_api_key(&k).map_err(|e| CliError::Sync(e.to_string()))?;
+            writeln!(out, "API key stored in the OS keychain")?;
+            k
+        }
+        None => match secrets::load_api_key().map_err(|e| CliError::Sync(e.to_string()))? {
+            Some((k, source)) => {
+                let from = match source {
+                    KeySource::Environment => secrets::API_KEY_ENV,
+                    KeySource::Keychain => "the keychain",
+                };
+                writeln!(out, "no key on stdin; using the one from {from}")?;
+                k
+            }
+            None => {
+                return Err(CliError::Sync(
+                    "no API key: pipe it on stdin, e.g. `repxp-cli connect --url URL --email EMAIL < key.txt`".into(),
+                ))
+            }
+        },
+    };
+    store.set_setting(Setting::TwentyUrl, Some(base.as_str()))?;
+    store.set_setting(Setting::RepEmail, Some(&email))?;
+    writeln!(out, "saved: {} as {email}", base.as_str())?;
+    let client = TwentyClient::new(base.as_str(), key, Timeouts::default())
+        .map_err(|e| CliError::Sync(e.to_string()))?;
+    match runtime()?.block_on(client.find_by_email(&email)) {
+        Ok(Some(rec)) => writeln!(
+            out,
+            "connected: found your record ({} XP)",
+            thousands(rec.total_xp)
+        )?,
+        Ok(None) => writeln!(out, "connected: no record yet; the first sync creates it")?,
+        Err(
+            e @ (TwentyError::Auth { .. }
+            | TwentyError::SchemaMissing { .. }
+            | TwentyError::Unsupported),
+        ) => return Err(CliError::Sync(e.to_string())),
+        Err(e) => writeln!(out, "saved, but Twenty could not be checked now: {e}")?,
+    }
+    Ok(())
+}
+
+struct Checks<'a> {
+    out: &'a mut dyn Write,
+    failed: u32,
+}
+
+impl Checks<'_> {
+    fn ok(&mut self, what: &str) -> Result<(), CliError> {
+        writeln!(self.out, "ok    {what}")?;
+        Ok(())
+    }
+
+    fn fail(&mut self, what: &str) -> Result<(), CliError> {
+        self.failed += 1;
+        writeln!(self.out, "FAIL  {what}")?;
+        Ok(())
+    }
+
+    fn info(&mut self, what: &str) -> Result<(), CliError> {
+        writeln!(self.out, "      {what}")?;
+        Ok(())
+    }
+}
+
+/// `doctor`: each check on its own line; exits non-zero if any failed.
+pub fn doctor(store: &Store, out: &mut dyn Write) -> Result<(), CliError> {
+    let mut c = Checks { out, failed: 0 };
+    match store.integrity_check() {
+        Ok(()) => {
+            let v = store.progression()?;
+            c.ok(&format!(
+                "database {} (schema v{}, {} XP, {} pending)",
+                store.path().display(),
+                supported_schema_version(),
+                thousands(v.xp),
+                v.pending
+            ))?
+        }
+        Err(e) => c.fail(&e.to_string())?,
+    }
+    c.info(&format!(
+        "logs: {}",
+        crate::paths::log_dir(store.path().parent().unwrap_or(Path::new("."))).display()
+    ))?;
+    let env_key = std::env::var(secrets::API_KEY_ENV).is_ok_and(|v| !v.trim().is_empty());
+    match secrets::keychain_available() {
+        Ok(()) => c.ok("OS keychain available")?,
+        Err(e) if env_key => c.info(&format!(
+            "keychain not available, key taken from {}: {e}",
+            secrets::API_KEY_ENV
+        ))?,
+        Err(e) => c.fail(&e.to_string())?,
+    }
+    let Some(target) = config::target(store)? else {
+        c.fail("not connected: run `repxp-cli connect --url URL --email EMAIL` (the key is read from stdin)")?;
+        return finish(c);
+    };
+    c.ok(&format!("Twenty {} as {}", target.url, target.email))?;
+    let key = match secrets::load_api_key() {
+        Ok(Some((k, src))) => {
+            c.ok(&format!(
+                "API key found ({})",
+                if src == KeySource::Environment {
+                    secrets::API_KEY_ENV
+                } else {
+                    "keychain"
+                }
+            ))?;
+            k
+        }
+        Ok(None) => {
+            c.fail("no API key stored: run `repxp-cli connect` again")?;
+            return finish(c);
+        }
+        Err(e) => {
+            c.fail(&e.to_string())?;
+            return finish(c);
+        }
+    };
+    let client = match TwentyClient::new(&target.url, key, Timeouts::default()) {
+        Ok(cl) => cl,
+        Err(e) => {
+            c.fail(&e.to_string())?;
+            return finish(c);
+        }
+    };
+    let rt = runtime()?;
+    match rt.block_on(schema::ensure(&client, true)) {
+        Ok(report) => {
+            c.ok("Twenty reachable, API key accepted")?;
+            if report.object_created {
+                c.ok("created the repProgression object")?;
+            }
+            for (name, status) in &report.fields {
+                match status {
+                    FieldStatus::Present => {}
+                    FieldStatus::Created => c.ok(&format!("created field {name}"))?,
+                    FieldStatus::Missing => c.fail(&format!("field {name} is missing"))?,
+                    FieldStatus::WrongType { found, wanted } => c.fail(&format!(
+                        "field {name} has type {found}; RepXP needs {wanted}"
+                    ))?,
+                }
+            }
+            if report.is_ready() {
+                c.ok("schema: repProgression has every field RepXP needs")?;
+            }
+        }
+        Err(e) => {
+            c.fail(&e.to_string())?;
+            return finish(c);
+        }
+    }
+    match rt.block_on(client.find_by_email(&target.email)) {
+        Ok(Some(rec)) => c.ok(&format!(
+            "record for {} found ({} XP)",
+            target.email,
+            thousands(rec.total_xp)
+        ))?,
+        Ok(None) => c.info(&format!(
+            "no record for {} yet; the first sync creates it",
+            target.email
+        ))?,
+        Err(e) => c.fail(&e.to_string())?,
+    }
+    let rec = store.sync_record()?;
+    if let Some(err) = rec.last_error {
+        c.info(&format!("last sync error: {err}"))?;
+    }
+    finish(c)
+}
+
+fn finish(c: Checks<'_>) -> Result<(), CliError> {
+    if c.failed == 0 {
+        Ok(())
+    } else {
+        Err(CliError::Sync(format!(
+            "doctor: {} check(s) failed",
+            c.failed
+        )))
+    }
+}
