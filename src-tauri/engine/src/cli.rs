@@ -41,7 +41,7 @@ pub enum Command {
     },
     /// Record XP (idempotent on --id).
     Award {
-        #[arg(value_parser = parse_xp, value_name = "XP")]
+        #[arg(value_parser = parse_xp, value_name = "XP", allow_hyphen_values = true)]
         xp: i64,
         /// Where the XP comes from (dialer, academy, …).
         #[arg(long)]

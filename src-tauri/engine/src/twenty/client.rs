@@ -237,6 +237,18 @@ impl TwentyClient {
             })
     }
 
+    /// GET `/rest/metadata/fields`: every field of every object.
+    pub async fn list_fields(&self) -> Result<Vec<Value>, TwentyError> {
+        let url = self.url("rest/metadata/fields", &[]);
+        let body = self.call(Method::GET, url, None).await?;
+        at(&body, &["data", "fields"])?
+            .as_array()
+            .cloned()
+            .ok_or_else(|| TwentyError::Malformed {
+                detail: "data.fields is not a list".into(),
+            })
+    }
+
     /// POST `/rest/metadata/objects`; returns the new object.
     pub async fn create_object(&self, body: &Value) -> Result<Value, TwentyError> {
         let url = self.url("rest/metadata/objects", &[]);

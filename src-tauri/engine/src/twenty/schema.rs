@@ -126,11 +126,16 @@ pub async fn ensure(client: &TwentyClient, create: bool) -> Result<SchemaReport,
             detail: "the repProgression object has no id".into(),
         })?
         .to_string();
-    let existing: Vec<Value> = object
-        .get("fields")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    // Newer servers list objects without their fields unless asked: then read the fields list.
+    let existing: Vec<Value> = match object.get("fields").and_then(Value::as_array) {
+        Some(f) => f.clone(),
+        None => client
+            .list_fields()
+            .await?
+            .into_iter()
+            .filter(|f| str_of(f, "objectMetadataId") == Some(object_id.as_str()))
+            .collect(),
+    };
     for (name, label, ty, also, unique) in FIELDS {
         let found = existing.iter().find(|f| str_of(f, "name") == Some(name));
         let status = match found.and_then(|f| str_of(f, "type")) {
