@@ -4,6 +4,7 @@
 
 pub mod cli;
 mod cli_sync;
+pub mod crashpoint;
 pub mod display;
 pub mod error;
 pub mod level;

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::plan::{apply, plan, Step};
+use crate::crashpoint;
 use crate::error::StoreError;
 use crate::outbox::Batch;
 use crate::snapshot::Snapshot;
@@ -84,6 +85,7 @@ pub async fn sync_once(
             let Some(batch) = store.freeze_batch()? else {
                 break;
             };
+            crashpoint::hit(crashpoint::AFTER_FREEZE);
             push_batch(store, client, email, batch, &mut report).await?;
         }
     }
@@ -200,7 +202,11 @@ async fn attempt<T>(
 ) -> Result<Result<T, TwentyError>, SyncError> {
     store.mark_attempted(batch.seq)?;
     batch.attempted = true;
+    crashpoint::hit(crashpoint::BEFORE_SEND);
     let out = request.await;
+    if out.is_ok() {
+        crashpoint::hit(crashpoint::AFTER_REPLY);
+    }
     if matches!(&out, Err(e) if definitely_not_applied(e)) {
         not_applied(store, batch)?;
     }
@@ -258,6 +264,7 @@ async fn pull(store: &mut Store, client: &TwentyClient, email: &str) -> Result<(
     let Some(rec) = read_record(client, email, known.as_deref()).await? else {
         return Ok(());
     };
+    crashpoint::hit(crashpoint::BEFORE_PULL_SAVE);
     let device = store.device_id()?;
     let watermark = rec.sync_watermarks.get(&device).copied().unwrap_or(0);
     match store.inflight()? {

@@ -18,10 +18,20 @@ pub struct SyncService {
 }
 
 impl SyncService {
+    /// `REPXP_HTTP_TIMEOUT_MS`, if set, bounds each request (slow links, tests); default 20 s.
     pub fn new(data_dir: PathBuf) -> SyncService {
+        let mut timeouts = Timeouts::default();
+        if let Some(ms) = std::env::var("REPXP_HTTP_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+        {
+            timeouts.request = std::time::Duration::from_millis(ms);
+            timeouts.connect = timeouts.connect.min(timeouts.request);
+        }
         SyncService {
             data_dir,
-            timeouts: Timeouts::default(),
+            timeouts,
             client: None,
         }
     }
