@@ -8,6 +8,7 @@ pub mod crashpoint;
 pub mod display;
 pub mod error;
 pub mod level;
+pub mod logging;
 pub mod model;
 pub mod outbox;
 pub mod paths;
