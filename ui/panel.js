@@ -1,1 +1,316 @@
-// panel
+// RepXP panel. Reads everything from one Rust command (get_overview) and then only listens:
+// the app emits "overview-changed" whenever the progression, the queue or the sync state change.
+// The API key goes one way (page -> Rust -> keychain) and is never read back.
+
+const tauri = window.__TAURI__;
+const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
+
+const $ = (id) => document.getElementById(id);
+
+let current = null;
+// Fields the rep is editing are not overwritten by live updates.
+const dirty = new Set();
+
+const fmt = new Intl.NumberFormat("en-US");
+
+/** Same wording as the tray (engine display::relative). */
+function relative(iso, now = Date.now()) {
+  if (!iso) return "never";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const s = Math.floor((now - t) / 1000);
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.floor((s + 30) / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  if (s < 2 * 86400) return "yesterday";
+  return `${Math.floor(s / 86400)} days ago`;
+}
+
+const STATE_TEXT = {
+  synced: "Synced",
+  syncing: "Syncing…",
+  queued: "Waiting to sync",
+  offline: "Offline",
+  paused: "Paused",
+  error: "Sync failing",
+};
+
+function stateText(o) {
+  if (!o.configured) return "Not connected";
+  if (o.tray === "queued" && o.scheduler.phase === "syncing") return STATE_TEXT.syncing;
+  return STATE_TEXT[o.tray] ?? o.state_label;
+}
+
+function describe(item) {
+  switch (item.kind) {
+    case "xp": {
+      const el = document.createElement("span");
+      const plus = document.createElement("span");
+      plus.className = "plus";
+      plus.textContent = `+${fmt.format(item.amount)} XP`;
+      el.append(plus);
+      if (item.source) el.append(` · ${item.source}`);
+      return el;
+    }
+    case "boss":
+      return `Boss defeated: ${item.boss_id}`;
+    case "exam":
+      return item.score == null
+        ? `Exam passed: ${item.exam_id}`
+        : `Exam passed: ${item.exam_id} (${item.score})`;
+    case "metric":
+      return `${item.name} = ${item.value}`;
+    default:
+      return item.kind;
+  }
+}
+
+function renderActivity(o) {
+  const list = $("activity");
+  list.replaceChildren(
+    ...o.activity.map((item) => {
+      const li = document.createElement("li");
+      li.dataset.id = item.id;
+      const what = document.createElement("span");
+      what.className = "what";
+      what.append(describe(item));
+      const when = document.createElement("span");
+      when.className = "when";
+      when.dataset.time = item.occurred_at;
+      when.textContent = relative(item.occurred_at);
+      when.title = new Date(item.occurred_at).toLocaleString();
+      const chip = document.createElement("span");
+      chip.className = `chip ${item.pushed ? "pushed" : "pending"}`;
+      chip.textContent = item.pushed ? "on Twenty" : "pending";
+      li.append(what, chip, when);
+      return li;
+    }),
+  );
+  $("activity-empty").hidden = o.activity.length > 0;
+}
+
+const ACTIONS = {
+  reenter_key: { label: "Re-enter API key", run: () => focusSettings("api-key") },
+  settings: { label: "Open settings", run: () => focusSettings("url") },
+  doctor: { label: "Retry", run: () => syncNow() },
+  retry: { label: "Retry now", run: () => syncNow() },
+};
+
+function renderAlert(o) {
+  const e = o.error;
+  const box = $("alert");
+  if (!e || o.settings.paused) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const offline = e.kind === "offline" || e.kind === "timeout";
+  box.classList.toggle("offline", offline);
+  $("alert-title").textContent = offline ? "Can't reach Twenty" : "Sync failing";
+  let message = e.message.replace(/\.?\s*$/, ".");
+  if (e.action === "doctor") message += " Run `repxp doctor` once to set Twenty up.";
+  const n = o.progression.pending;
+  if (offline && n > 0)
+    message += ` ${fmt.format(n)} new ${n === 1 ? "item is" : "items are"} kept on this computer and sync when Twenty is back.`;
+  $("alert-message").textContent = message;
+  const action = ACTIONS[e.action] ?? ACTIONS.retry;
+  const btn = $("alert-action");
+  btn.textContent = action.label;
+  btn.onclick = action.run;
+}
+
+function fill(id, value) {
+  const el = $(id);
+  if (!dirty.has(id) && document.activeElement !== el) el.value = value ?? "";
+}
+
+function renderSettings(o) {
+  const s = o.settings;
+  fill("url", s.twenty_url);
+  fill("email", s.rep_email);
+  $("url").disabled = s.url_from_env;
+  $("email").disabled = s.email_from_env;
+  note("url-note", s.url_from_env ? "Set by REPXP_TWENTY_URL" : "");
+  note("email-note", s.email_from_env ? "Set by REPXP_REP_EMAIL" : "");
+
+  const k = o.key;
+  const keyNote = $("key-note");
+  keyNote.classList.toggle("ok", k.stored);
+  if (k.source === "environment") {
+    keyNote.textContent = "Using REPXP_TWENTY_API_KEY from the environment";
+  } else if (k.stored) {
+    keyNote.textContent = "✓ Stored in the keychain. Paste a new key to replace it.";
+  } else {
+    keyNote.textContent = "Stored in your system keychain, never in RepXP's files.";
+  }
+  $("api-key").placeholder = k.stored ? "•••••••••••• (stored)" : "Paste a key from Twenty → Settings → APIs";
+
+  const warn = $("keychain-warning");
+  warn.hidden = !k.keychain_error;
+  warn.textContent = k.keychain_error ? `No keychain: ${k.keychain_error}` : "";
+
+  $("paused").checked = s.paused;
+  $("notifications").checked = s.notifications;
+  $("autostart").checked = s.autostart;
+  $("data-dir").textContent = o.data_dir;
+}
+
+function note(id, text) {
+  const el = $(id);
+  el.hidden = !text;
+  el.textContent = text;
+}
+
+function render(o) {
+  current = o;
+  const p = o.progression;
+  $("xp").textContent = o.xp_text;
+  $("level").textContent = `Level ${p.level}`;
+  const span = Math.max(1, p.next_level_xp - p.level_start_xp);
+  const into = Math.min(span, Math.max(0, p.xp - p.level_start_xp));
+  const pct = Math.round((into / span) * 100);
+  $("bar-fill").style.width = `${pct}%`;
+  $("bar").setAttribute("aria-valuenow", String(pct));
+  $("to-next").textContent = `${fmt.format(p.next_level_xp - p.xp)} XP to level ${p.level + 1}`;
+
+  const state = $("state");
+  state.dataset.tray = o.configured ? o.tray : "offline";
+  $("state-text").textContent = stateText(o);
+
+  renderTimes();
+  $("queue").textContent = p.pending === 0 ? "none" : fmt.format(p.pending);
+  $("sync-now").disabled = !o.configured || o.settings.paused;
+
+  renderAlert(o);
+  renderActivity(o);
+  renderSettings(o);
+  document.body.dataset.ready = "true";
+}
+
+/** Relative times move on while the panel is open (the panel only; the app itself does not tick). */
+function renderTimes() {
+  if (!current) return;
+  const o = current;
+  $("last-sync").textContent = o.configured
+    ? relative(o.sync.last_success_at)
+    : "—";
+  for (const el of document.querySelectorAll(".when[data-time]")) {
+    el.textContent = relative(el.dataset.time);
+  }
+}
+
+function showTab(name) {
+  for (const t of ["activity", "settings"]) {
+    $(`tab-${t}`).setAttribute("aria-selected", String(t === name));
+    $(`view-${t}`).hidden = t !== name;
+  }
+}
+
+function focusSettings(field) {
+  showTab("settings");
+  const el = $(field);
+  el.classList.add("attention");
+  el.focus();
+}
+
+function result(text, ok) {
+  const r = $("form-result");
+  r.hidden = false;
+  r.textContent = text;
+  r.className = `result ${ok ? "ok" : "err"}`;
+}
+
+async function syncNow() {
+  try {
+    await invoke("sync_now");
+  } catch (e) {
+    result(String(e), false);
+  }
+}
+
+function formValues() {
+  const key = $("api-key").value;
+  return {
+    url: $("url").value,
+    email: $("email").value,
+    apiKey: key.trim() ? key : null,
+  };
+}
+
+async function busy(button, work) {
+  button.disabled = true;
+  try {
+    await work();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function wire() {
+  $("tab-activity").addEventListener("click", () => showTab("activity"));
+  $("tab-settings").addEventListener("click", () => showTab("settings"));
+  $("sync-now").addEventListener("click", syncNow);
+
+  for (const id of ["url", "email", "api-key"]) {
+    $(id).addEventListener("input", () => {
+      dirty.add(id);
+      $(id).classList.remove("attention");
+    });
+  }
+
+  $("test").addEventListener("click", () =>
+    busy($("test"), async () => {
+      result("Testing…", true);
+      try {
+        result(await invoke("test_connection", formValues()), true);
+      } catch (e) {
+        result(String(e), false);
+      }
+    }),
+  );
+
+  $("settings").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    busy($("save"), async () => {
+      try {
+        const msg = await invoke("save_settings", formValues());
+        $("api-key").value = "";
+        dirty.clear();
+        result(msg, true);
+      } catch (e) {
+        result(String(e), false);
+      }
+    });
+  });
+
+  const toggle = (id, cmd, arg) =>
+    $(id).addEventListener("change", async () => {
+      const on = $(id).checked;
+      try {
+        await invoke(cmd, { [arg]: on });
+      } catch (e) {
+        $(id).checked = !on;
+        result(String(e), false);
+      }
+    });
+  toggle("paused", "set_paused", "paused");
+  toggle("notifications", "set_notifications", "enabled");
+  toggle("autostart", "set_autostart", "enabled");
+}
+
+async function start() {
+  wire();
+  await tauri.event.listen("overview-changed", (ev) => render(ev.payload));
+  try {
+    const o = await invoke("get_overview");
+    render(o);
+    if (!o.configured) showTab("settings");
+  } catch (e) {
+    $("state-text").textContent = "Error";
+    result(String(e), false);
+    showTab("settings");
+  }
+  setInterval(renderTimes, 30_000);
+}
+
+start();

@@ -2,7 +2,13 @@
 //! behaves exactly like `repxp-cli`, so scripts can call either binary.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod app;
+mod commands;
+mod notices;
+mod overview;
 mod tray;
+mod watcher;
+mod window;
 
 use std::process::ExitCode;
 
@@ -19,6 +25,9 @@ use repxp_engine::cli;
 struct Args {
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+    /// Open the panel at start (a second launch of a running app always opens it).
+    #[arg(long)]
+    open_panel: bool,
     #[command(subcommand)]
     command: Option<cli::Command>,
 }
@@ -39,7 +48,12 @@ fn main() -> ExitCode {
         };
     }
     let data_dir = repxp_engine::paths::data_dir(args.data_dir);
-    match tray::run(data_dir) {
+    // stderr (RUST_LOG, default info; tauri-driver and `make run` show it) and logs/repxp.log.
+    match repxp_engine::logging::init(&data_dir, "info") {
+        Ok(path) => tracing::info!(log = %path.display(), "logging"),
+        Err(e) => tracing::warn!(error = %e, "no log file; logging to stderr only"),
+    }
+    match app::run(data_dir, args.open_panel) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -1,0 +1,300 @@
+//! The running app: one store connection for reads, the sync scheduler, a watcher that notices
+//! other processes' writes, and one refresher task that keeps the tray, the panel and the
+//! notifications in step with all of them. Nothing here polls: the refresher sleeps until a
+//! database write, a scheduler status change, an explicit kick, or the moment the tray's
+//! "synced N min ago" text would change.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use repxp_engine::secrets::{self, SecretError};
+use repxp_engine::settings::Setting;
+use repxp_engine::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
+use repxp_engine::sync::service::SyncService;
+use repxp_engine::Store;
+use tauri::{AppHandle, Emitter, Manager, RunEvent};
+use tauri_plugin_autostart::ManagerExt as _;
+use tauri_plugin_notification::NotificationExt as _;
+use tokio::sync::mpsc;
+
+use crate::notices::{Notice, Notices};
+use crate::overview::{self, KeyView, Overview};
+use crate::{commands, tray, window};
+
+/// The event the panel listens to; its payload is a full [`Overview`].
+pub const OVERVIEW_EVENT: &str = "overview-changed";
+
+pub struct AppState {
+    pub data_dir: PathBuf,
+    /// The app's own connection: reads for the tray and panel, settings writes.
+    pub store: Mutex<Store>,
+    pub scheduler: SchedulerHandle,
+    /// What the keychain said last (a D-Bus round trip, so cached and refreshed on demand).
+    key: Mutex<KeyView>,
+    kick: mpsc::UnboundedSender<()>,
+    /// Keeps the database watcher alive.
+    _watcher: Mutex<Option<notify::RecommendedWatcher>>,
+}
+
+/// A one-line error for the page; never a panic across IPC.
+pub fn msg(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl AppState {
+    /// Asks the refresher to redraw now (after a command changed something).
+    pub fn kick(&self) {
+        let _ = self.kick.send(());
+    }
+
+    pub fn key_view(&self) -> KeyView {
+        self.key.lock().map(|k| k.clone()).unwrap_or(KeyView {
+            stored: false,
+            source: None,
+            keychain_error: None,
+        })
+    }
+
+    pub fn overview(&self, app: &AppHandle) -> Result<Overview, String> {
+        let autostart = app.autolaunch().is_enabled().unwrap_or(false);
+        let key = self.key_view();
+        let status = self.scheduler.status();
+        let store = self
+            .store
+            .lock()
+            .map_err(|_| "internal error: store lock")?;
+        overview::build(
+            &store,
+            &self.data_dir,
+            &status,
+            &key,
+            autostart,
+            overview::now(),
+        )
+        .map_err(msg)
+    }
+
+    pub fn set_flag(&self, s: Setting, on: bool) -> Result<(), String> {
+        let mut store = self
+            .store
+            .lock()
+            .map_err(|_| "internal error: store lock")?;
+        store
+            .set_setting(s, Some(if on { "true" } else { "false" }))
+            .map_err(msg)
+    }
+
+    pub fn set_paused(&self, paused: bool) -> Result<(), String> {
+        self.set_flag(Setting::SyncPaused, paused)?;
+        self.scheduler.trigger(Trigger::SetPaused(paused));
+        if !paused {
+            self.scheduler.trigger(Trigger::SyncNow);
+        }
+        self.kick();
+        Ok(())
+    }
+
+    /// Re-reads whether the keychain answers and whether a key is there (off the main thread).
+    pub async fn refresh_key(&self) {
+        let view = tauri::async_runtime::spawn_blocking(read_key_view)
+            .await
+            .unwrap_or_else(|e| KeyView {
+                stored: false,
+                source: None,
+                keychain_error: Some(format!("internal error: {e}")),
+            });
+        if let Ok(mut k) = self.key.lock() {
+            *k = view;
+        }
+        self.kick();
+    }
+}
+
+/// The keychain facts the panel shows. The key itself is dropped here and goes nowhere.
+fn read_key_view() -> KeyView {
+    let keychain_error = secrets::keychain_available()
+        .err()
+        .map(|e: SecretError| e.to_string());
+    match secrets::load_api_key() {
+        Ok(Some((_key, source))) => KeyView {
+            stored: true,
+            source: Some(source),
+            keychain_error,
+        },
+        Ok(None) => KeyView {
+            stored: false,
+            source: None,
+            keychain_error,
+        },
+        Err(e) => KeyView {
+            stored: false,
+            source: None,
+            keychain_error: keychain_error.or(Some(e.to_string())),
+        },
+    }
+}
+
+fn show_notice(app: &AppHandle, n: &Notice) {
+    tracing::info!(title = %n.title, "notification");
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(&n.title)
+        .body(&n.body)
+        .show()
+    {
+        tracing::warn!(error = %e, "cannot show a notification");
+    }
+}
+
+/// The one task that redraws. It waits for a kick (database write, command), a scheduler status
+/// change or the next moment the tray text changes; bursts of writes are folded into one redraw.
+async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, started: Instant) {
+    let state = app.state::<AppState>();
+    let mut status = state.scheduler.subscribe();
+    let mut notices = Notices::new(started);
+    let mut last_sent = String::new();
+    let mut newest: Option<Option<String>> = None;
+    loop {
+        let mut next_wake = None;
+        match state.overview(&app) {
+            Ok(o) => {
+                // A new local event (CLI, dialer) means "push soon"; a sync's own bookkeeping
+                // writes do not, or every sync would schedule the next.
+                let top = overview::newest_event(&o);
+                if newest.as_ref().is_some_and(|n| *n != top) {
+                    state.scheduler.trigger(Trigger::LocalChange);
+                }
+                newest = Some(top);
+                tray::update(&app, &o);
+                let fp = overview::fingerprint(&o);
+                if fp != last_sent && app.get_webview_window(window::LABEL).is_some() {
+                    if let Err(e) = app.emit_to(window::LABEL, OVERVIEW_EVENT, &o) {
+                        tracing::warn!(error = %e, "cannot update the panel");
+                    }
+                    last_sent = fp;
+                }
+                let now = Instant::now();
+                for n in notices.observe(&o, now, o.settings.notifications) {
+                    show_notice(&app, &n);
+                }
+                next_wake = [
+                    overview::next_text_change(o.sync.last_success_at.as_deref(), overview::now()),
+                    notices.grace_left(now),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the progression"),
+        }
+        tokio::select! {
+            k = kicks.recv() => {
+                if k.is_none() {
+                    return;
+                }
+                // Fold a burst (a WAL write is several inotify events) into one redraw.
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                while kicks.try_recv().is_ok() {}
+            }
+            r = status.changed() => {
+                if r.is_err() {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep(next_wake.unwrap_or(Duration::ZERO)), if next_wake.is_some() => {}
+        }
+    }
+}
+
+/// Starts the tray app; returns when the rep quits.
+pub fn run(data_dir: PathBuf, open_panel: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    // Fail before any window machinery if the database cannot be opened (newer schema, corrupt).
+    let store = Store::open_dir(&data_dir)
+        .with_context(|| format!("cannot open RepXP's data in {}", data_dir.display()))?;
+    let paused = store.flag(Setting::SyncPaused, false)?;
+    let app = tauri::Builder::default()
+        // First plugin: a second `repxp` launch ends at once and shows the first one's panel.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::open(app);
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::Builder::new().build())
+        .invoke_handler(tauri::generate_handler![
+            commands::get_overview,
+            commands::save_settings,
+            commands::test_connection,
+            commands::sync_now,
+            commands::set_paused,
+            commands::set_notifications,
+            commands::set_autostart,
+        ])
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let sync_dir = data_dir.clone();
+            let (scheduler, _join) = tauri::async_runtime::block_on(async move {
+                scheduler::spawn(
+                    SyncService::new(sync_dir),
+                    SchedulerConfig::default(),
+                    None,
+                )
+            });
+            if paused {
+                scheduler.trigger(Trigger::SetPaused(true));
+            }
+            let (kick, kicks) = mpsc::unbounded_channel();
+            let watch_kick = kick.clone();
+            let watcher = match crate::watcher::watch(&data_dir, move || {
+                let _ = watch_kick.send(());
+            }) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch the database: CLI awards show up at the next sync");
+                    None
+                }
+            };
+            app.manage(AppState {
+                data_dir: data_dir.clone(),
+                store: Mutex::new(store),
+                scheduler,
+                key: Mutex::new(KeyView {
+                    stored: false,
+                    source: None,
+                    keychain_error: None,
+                }),
+                kick,
+                _watcher: Mutex::new(watcher),
+            });
+            let state = app.state::<AppState>();
+            let first = state.overview(&handle).map_err(anyhow::Error::msg)?;
+            tray::create(&handle, &first)?;
+            tracing::info!(ms = started.elapsed().as_millis() as u64, "tray ready");
+            tauri::async_runtime::spawn(refresher(handle.clone(), kicks, started));
+            let key_handle = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                key_handle.state::<AppState>().refresh_key().await;
+            });
+            if open_panel {
+                window::open(&handle);
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .context("cannot start the desktop app")?;
+    app.run(|app, event| match event {
+        // The tray app lives without windows: closing the panel must not quit it.
+        RunEvent::ExitRequested {
+            api, code: None, ..
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(s) = app.try_state::<AppState>() {
+                s.scheduler.trigger(Trigger::Shutdown);
+            }
+        }
+        _ => {}
+    });
+    Ok(())
+}
