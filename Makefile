@@ -9,13 +9,16 @@ TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring webkit2gtk-driver notification
 
 CARGO ?= cargo
 
-.PHONY: help deps deps-test run test lint test-rust bench package icons
+.PHONY: help deps deps-test run test lint test-rust test-faults bench package icons demo test-gui
 
 help:
 	@echo "make run      start the RepXP tray app (local-first; works with no Twenty configured)"
 	@echo "make test     install what tests need, then fmt, clippy and every test of the workspace"
+	@echo "make test-faults  the crash/fault matrix, 1,000 cases (FAULT_CASES, FAULT_SEED)"
 	@echo "make bench    benchmarks, results for BENCHMARKS.md"
 	@echo "make package  build a .deb"
+	@echo "make test-gui the panel end to end: real binary and webview under Xvfb, D-Bus, keyring"
+	@echo "make demo     the app against a local fake Twenty: watch XP sync, go offline, recover"
 
 deps:
 	@scripts/apt-ensure.sh $(BUILD_PKGS)
@@ -27,7 +30,7 @@ run: deps
 	$(CARGO) build -p repxp
 	scripts/run-app.sh target/debug/repxp
 
-test: deps-test lint test-rust
+test: deps-test lint test-rust test-gui
 
 lint:
 	$(CARGO) fmt --all --check
@@ -35,13 +38,32 @@ lint:
 
 # Tests run inside a private session (Xvfb, D-Bus, unlocked keyring) that the script starts and stops.
 test-rust:
-	scripts/with-session.sh $(CARGO) test --workspace --all-targets
+	scripts/with-session.sh $(CARGO) test --workspace --all-targets -- --skip fault_matrix
+	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test -p repxp-engine --test fault_matrix -- --nocapture
+
+# The full crash/fault matrix: FAULT_CASES (default 1000), FAULT_SEED (default random, printed).
+test-faults: deps-test
+	FAULT_CASES=$${FAULT_CASES:-1000} $(CARGO) test -p repxp-engine --test fault_matrix -- --nocapture
 
 bench: deps
 	$(CARGO) bench -p repxp-engine --bench award
+	$(CARGO) bench -p repxp-tests --bench flush
 
 package: deps
 	npx --yes @tauri-apps/cli@^2 build --bundles deb
 
 icons:
 	icons/generate.sh
+
+# The app against fake-twenty on a random loopback port, in a temp data dir (scripts/demo.sh).
+demo: deps
+	$(CARGO) build -p repxp-tests --bin fake-twenty
+	$(CARGO) build -p repxp
+	scripts/demo.sh target/debug/repxp target/debug/fake-twenty
+
+# The real binary and webview, driven with X input; screenshots to docs/screenshots/ (scripts/e2e-gui.sh).
+test-gui: deps-test
+	@scripts/apt-ensure.sh xdotool imagemagick curl python3
+	$(CARGO) build -p repxp-tests --bin fake-twenty
+	$(CARGO) build -p repxp
+	scripts/with-session.sh scripts/e2e-gui.sh

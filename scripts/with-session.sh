@@ -7,7 +7,9 @@ if [ "${REPXP_IN_SESSION:-}" = 1 ]; then exec "$@"; fi
 work=$(mktemp -d)
 cleanup() {
   [ -n "${xvfb_pid:-}" ] && kill "$xvfb_pid" 2>/dev/null || true
-  rm -rf "$work"
+  # GTK apps D-Bus-activate xdg-document-portal, which FUSE-mounts ~/.cache/doc in our temp HOME.
+  fusermount -uz "$work/home/.cache/doc" 2>/dev/null || true
+  rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 for d in $(seq 90 130); do

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# End-to-end test of the real `repxp` binary and its real webview, run by `make test-gui` inside
+# scripts/with-session.sh (Xvfb, private D-Bus, unlocked gnome-keyring). It types the settings
+# into the panel with real X input (xdotool), awards XP through the CLI, checks it reaches a fake
+# Twenty, freezes Twenty and checks the offline state and exactly one notification on D-Bus, then
+# recovers through the panel's Retry button and checks the queue drains and "Back in sync".
+# Screenshots go to docs/screenshots/. Ends with "e2e-gui: N passed, M failed".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+app=${REPXP_BIN:-$root/target/debug/repxp}
+fake=${FAKE_TWENTY_BIN:-$root/target/debug/fake-twenty}
+shots=${SHOTS_DIR:-$root/docs/screenshots}
+work=$(mktemp -d)
+export REPXP_DATA_DIR="$work/data" RUST_LOG=${RUST_LOG:-info}
+unset REPXP_TWENTY_URL REPXP_REP_EMAIL REPXP_TWENTY_API_KEY
+mkdir -p "$REPXP_DATA_DIR" "$shots"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+passed=0; failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAILED: $*"; failed=$((failed + 1)); }
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.25 s.
+wait_for() {
+  local secs=$1 what=$2; shift 2
+  local end=$((SECONDS + secs))
+  while [ $SECONDS -lt $end ]; do "$@" >/dev/null 2>&1 && { ok "$what"; return 0; }; sleep 0.25; done
+  bad "$what (not within ${secs}s)"; return 1
+}
+shot() { import -window root -crop 380x560+"$wx"+"$wy" +repage "$shots/$1"; echo "screenshot $shots/$1"; }
+twenty_xp() { curl -fsS "$url/__fake/state" | python3 -c 'import json,sys; r=json.load(sys.stdin)["records"]; print(r[0]["totalXp"] if r else -1)'; }
+twenty_has() { [ "$(twenty_xp)" = "$1" ]; }
+notices() { grep -c "string \"$1\"" "$work/notify.log" 2>/dev/null || true; }
+notice_count_is() { [ "$(notices "$1")" = "$2" ]; }
+
+command -v /usr/lib/notification-daemon/notification-daemon >/dev/null &&
+  { /usr/lib/notification-daemon/notification-daemon >/dev/null 2>&1 & pids+=($!); }
+dbus-monitor "interface='org.freedesktop.Notifications',member='Notify'" >"$work/notify.log" 2>/dev/null &
+pids+=($!)
+
+coproc FAKE { exec "$fake" --port 0 --api-key test-key; }
+pids+=($FAKE_PID)
+read -r -t 20 first <&"${FAKE[0]}" || { echo "fake-twenty did not start"; exit 1; }
+url=${first#listening on }
+
+"$app" --open-panel 2>"$work/app.log" &
+pids+=($!)
+started=$SECONDS
+win=$(timeout 30 xdotool search --sync --onlyvisible --name '^RepXP$' | head -1)
+[ -n "$win" ] && ok "the panel window opens" || { bad "no panel window"; cat "$work/app.log"; exit 1; }
+eval "$(xdotool getwindowgeometry --shell "$win")"
+wx=$X; wy=$Y
+sleep 2 # first paint
+
+# Settings, typed into the real form (not connected yet, so the panel opens on Settings):
+# click each field, type, then click Save.
+field() { xdotool mousemove $((wx + 190)) $((wy + $1)) click 1; sleep 0.2; xdotool key ctrl+a; xdotool type --delay 60 "$2"; }
+field 286 "$url"
+field 350 "e2e.rep@acme.test"
+field 414 "test-key"
+xdotool mousemove $((wx + 333)) $((wy + 477)) click 1
+wait_for 10 "settings saved to the database" \
+  sh -c "! '$app' status | grep -q 'not connected'"
+wait_for 10 "API key stored in the keychain" \
+  sh -c "secret-tool lookup service app.repxp.desktop username twenty-api-key | grep -qx test-key"
+sleep 1
+shot settings.png
+
+# XP recorded by the CLI shows up and reaches Twenty.
+"$app" award 1200 --source academy >/dev/null
+"$app" award 40 --source dialer >/dev/null
+xdotool mousemove $((wx + 50)) $((wy + 217)) click 1 # Activity tab
+wait_for 15 "awarded XP reaches Twenty (1,240)" twenty_has 1240
+sleep 1.5
+shot panel-synced.png
+
+# Break Twenty (requests hang until the 20 s timeout) after the 15 s start grace.
+while [ $((SECONDS - started)) -lt 16 ]; do sleep 0.5; done
+curl -fsS -X POST "$url/__fake/faults" -H 'content-type: application/json' -d '{"kind":"hang"}' >/dev/null
+"$app" award 30 --source dialer >/dev/null
+"$app" award 15 --source dialer >/dev/null
+wait_for 60 "one failure notification on D-Bus" notice_count_is "RepXP can't reach Twenty" 1
+sleep 1
+shot panel-offline.png
+"$app" award 5 --source dialer >/dev/null
+sleep 25 # more failed retries
+notice_count_is "RepXP can't reach Twenty" 1 && ok "still one notification after more retries" ||
+  bad "notifications per retry: $(notices "RepXP can't reach Twenty")"
+
+# Recover through the panel: the error banner's "Retry now" button.
+curl -fsS -X DELETE "$url/__fake/faults" >/dev/null
+xdotool mousemove $((wx + 305)) $((wy + 195)) click 1
+wait_for 40 "the queue drains to Twenty (1,290)" twenty_has 1290
+wait_for 10 "one 'Back in sync' notification" notice_count_is "Back in sync" 1
+
+echo "e2e-gui: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
