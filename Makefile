@@ -9,12 +9,13 @@ TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring webkit2gtk-driver notification
 
 CARGO ?= cargo
 
-.PHONY: help deps deps-test run test lint test-rust test-faults bench package icons demo test-gui
+.PHONY: help deps deps-test run test lint test-rust test-faults test-fleet bench package icons demo test-gui
 
 help:
 	@echo "make run      start the RepXP tray app (local-first; works with no Twenty configured)"
 	@echo "make test     install what tests need, then fmt, clippy and every test of the workspace"
 	@echo "make test-faults  the crash/fault matrix, 1,000 cases (FAULT_CASES, FAULT_SEED)"
+	@echo "make test-fleet   1,000 reps sharing one key through an outage (FLEET_REPS)"
 	@echo "make bench    benchmarks, results for BENCHMARKS.md"
 	@echo "make package  build a .deb"
 	@echo "make test-gui the panel end to end: real binary and webview under Xvfb, D-Bus, keyring"
@@ -40,6 +41,10 @@ lint:
 test-rust:
 	scripts/with-session.sh $(CARGO) test --workspace --all-targets -- --skip fault_matrix
 	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test -p repxp-engine --test fault_matrix -- --nocapture
+
+# Fleet simulation: FLEET_REPS engines (default 1000) sharing one key and one rate limit.
+test-fleet: deps-test
+	FLEET_REPS=$${FLEET_REPS:-1000} $(CARGO) test -p repxp-tests --test fleet -- --nocapture
 
 # The full crash/fault matrix: FAULT_CASES (default 1000), FAULT_SEED (default random, printed).
 test-faults: deps-test
