@@ -44,7 +44,7 @@ test-rust:
 
 # Fleet simulation: FLEET_REPS engines (default 1000) sharing one key and one rate limit.
 test-fleet: deps-test
-	FLEET_REPS=$${FLEET_REPS:-1000} $(CARGO) test -p repxp-tests --test fleet -- --nocapture
+	FLEET_REPS=$${FLEET_REPS:-1000} FLEET_MINUTE_MS=$${FLEET_MINUTE_MS:-3000} $(CARGO) test -p repxp-tests --test fleet -- --nocapture
 
 # The full crash/fault matrix: FAULT_CASES (default 1000), FAULT_SEED (default random, printed).
 test-faults: deps-test

@@ -151,6 +151,9 @@ pub fn spawn<T: SyncTask + 'static>(
     )
 }
 
+const MAX_STRETCH: u32 = 8;
+const CALM_SUCCESSES_TO_DECAY: u32 = 3;
+
 struct State {
     debounce_at: Option<Instant>,
     max_wait_at: Option<Instant>,
@@ -159,8 +162,11 @@ struct State {
     blocked: bool,
     paused: bool,
     streak: u32,
-    /// Multiplies the periodic interval after rate limiting (1, 2, 4), decays on success.
+    /// Multiplies the periodic interval and the backoff cap after rate limiting (1, 2, 4, 8):
+    /// a team over its shared budget slows its polling until requests fit.
     stretch: u32,
+    /// Successful syncs since the last 429; the stretch halves after every few.
+    calm_successes: u32,
     now_requested: bool,
 }
 
@@ -209,6 +215,7 @@ async fn run<T: SyncTask>(
         paused: false,
         streak: 0,
         stretch: 1,
+        calm_successes: 0,
         now_requested: false,
     };
     let publish = |st: &State, phase: Phase, status: &watch::Sender<SchedulerStatus>| {
@@ -280,7 +287,12 @@ async fn run<T: SyncTask>(
                 st.streak = 0;
                 st.retry_at = None;
                 st.blocked = false;
-                st.stretch = (st.stretch / 2).max(1);
+                // Decay slowly: one success is not proof the team is back under its budget.
+                st.calm_successes += 1;
+                if st.calm_successes >= CALM_SUCCESSES_TO_DECAY {
+                    st.stretch = (st.stretch / 2).max(1);
+                    st.calm_successes = 0;
+                }
                 st.periodic_at =
                     now + jittered(&mut rng, cfg.periodic * st.stretch, cfg.periodic_jitter);
                 status.send_modify(|s| {
@@ -295,14 +307,21 @@ async fn run<T: SyncTask>(
                     let exp = cfg
                         .backoff_base
                         .saturating_mul(1u32 << (st.streak - 1).min(16));
-                    let ceiling = exp.min(cfg.periodic);
+                    if f.kind == "rate_limited" {
+                        st.stretch = (st.stretch * 2).min(MAX_STRETCH);
+                        st.calm_successes = 0;
+                    }
+                    // Rate limiting is about the whole team: back off past the periodic interval.
+                    let cap = if f.kind == "rate_limited" {
+                        cfg.periodic * st.stretch
+                    } else {
+                        cfg.periodic
+                    };
+                    let ceiling = exp.min(cap);
                     let mut delay = ceiling.mul_f64(rng.random::<f64>());
                     if let Some(ra) = f.retry_after {
                         // The server's word wins; a little spread stops a team retrying in step.
                         delay = delay.max(ra + Duration::from_millis(rng.random_range(0..=1_000)));
-                    }
-                    if f.kind == "rate_limited" {
-                        st.stretch = (st.stretch * 2).min(4);
                     }
                     st.retry_at = Some(now + delay);
                 } else {
