@@ -36,13 +36,17 @@ async fn until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_key_blocks_retries_until_credentials_change_and_flaps_are_retried() {
     // This test binary holds one test, so setting the process environment is safe.
-    let f = FakeTwenty::start(FakeConfig::default()).await.expect("fake");
+    let f = FakeTwenty::start(FakeConfig::default())
+        .await
+        .expect("fake");
     std::env::set_var("REPXP_TWENTY_API_KEY", f.api_key());
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let mut s = store(dir.path());
-        s.set_setting(Setting::TwentyUrl, Some(&f.url())).expect("url");
-        s.set_setting(Setting::RepEmail, Some(EMAIL)).expect("email");
+        s.set_setting(Setting::TwentyUrl, Some(&f.url()))
+            .expect("url");
+        s.set_setting(Setting::RepEmail, Some(EMAIL))
+            .expect("email");
         award(&mut s, 40);
     }
     f.set_fault(Fault::always(FaultKind::AuthFailure));
@@ -54,19 +58,29 @@ async fn revoked_key_blocks_retries_until_credentials_change_and_flaps_are_retri
         h.trigger(Trigger::LocalChange);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(f.stats().total, 1, "one request, then silence until the key changes");
+    assert_eq!(
+        f.stats().total,
+        1,
+        "one request, then silence until the key changes"
+    );
     assert_eq!(h.status().last_error_kind.as_deref(), Some("auth"));
 
     // The rep enters a new key: one sync, and everything lands.
     f.clear_faults();
     h.trigger(Trigger::CredentialsChanged);
-    until("synced after the key changed", 5, || f.records().first().is_some_and(|r| r["totalXp"] == 50)).await;
+    until("synced after the key changed", 5, || {
+        f.records().first().is_some_and(|r| r["totalXp"] == 50)
+    })
+    .await;
 
     // A flapping server: three 503s, retried with backoff (not waiting for the periodic sync).
     f.set_fault(Fault::times(FaultKind::ServerError { status: 503 }, 3));
     award(&mut store(dir.path()), 7);
     h.trigger(Trigger::LocalChange);
-    until("drained after the 503s", 5, || f.records().first().is_some_and(|r| r["totalXp"] == 57)).await;
+    until("drained after the 503s", 5, || {
+        f.records().first().is_some_and(|r| r["totalXp"] == 57)
+    })
+    .await;
     let s = store(dir.path());
     assert_eq!(s.progression().expect("view").pending, 0);
     assert_eq!(s.sync_record().expect("record").failure_streak, 0);
