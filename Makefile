@@ -9,7 +9,7 @@ TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring webkit2gtk-driver notification
 
 CARGO ?= cargo
 
-.PHONY: help deps deps-test run test lint test-rust test-faults test-fleet bench package icons demo test-gui
+.PHONY: help deps deps-test run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui
 
 help:
 	@echo "make run      start the RepXP tray app (local-first; works with no Twenty configured)"
@@ -53,6 +53,12 @@ test-faults: deps-test
 bench: deps
 	$(CARGO) bench -p repxp-engine --bench award
 	$(CARGO) bench -p repxp-tests --bench flush
+
+# The desktop app's memory, CPU, wakeups, start time and size beside a bare Tauri tray app built
+# with the same release profile (bench/baseline-tray); it builds what is missing (~25 min cold).
+bench-app: deps-test
+	@scripts/apt-ensure.sh xdotool
+	bench/app-bench.sh
 
 package: deps
 	npx --yes @tauri-apps/cli@^2 build --bundles deb
