@@ -70,15 +70,14 @@ fn row_progress(
 }
 
 impl Store {
-    /// Pending events, oldest first (local order), at most `limit`.
-    pub fn queue(&self, limit: usize) -> Result<Vec<QueuedEvent>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached(
-                "SELECT id, kind, xp, subject, value, occurred_at, batch_seq FROM events
-                 WHERE pushed_at IS NULL ORDER BY seq LIMIT ?1",
-            )
-            .map_err(|e| self.err(e))?;
+    /// Reads events with `sql`, whose columns are id, kind, xp, subject, value, occurred_at and
+    /// one extra column of type `T` (the batch, or whether it was pushed), bound to `?1 = limit`.
+    fn event_rows<T: rusqlite::types::FromSql>(
+        &self,
+        sql: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Progress, String, T)>, StoreError> {
+        let mut st = self.conn().prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = st
             .query_map([limit as i64], |r| {
                 Ok((
@@ -88,58 +87,54 @@ impl Store {
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, Option<f64>>(4)?,
                     r.get::<_, String>(5)?,
-                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, T>(6)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, kind, xp, subject, value, occurred_at, batch) =
+            let (id, kind, xp, subject, value, occurred_at, extra) =
                 row.map_err(|e| self.err(e))?;
-            out.push(QueuedEvent {
-                id,
-                progress: row_progress(self, &kind, xp, subject, value)?,
-                occurred_at,
-                batch,
-            });
+            let progress = row_progress(self, &kind, xp, subject, value)?;
+            out.push((id, progress, occurred_at, extra));
         }
         Ok(out)
     }
 
+    /// Pending events, oldest first (local order), at most `limit`.
+    pub fn queue(&self, limit: usize) -> Result<Vec<QueuedEvent>, StoreError> {
+        let rows = self.event_rows::<Option<i64>>(
+            "SELECT id, kind, xp, subject, value, occurred_at, batch_seq FROM events
+             WHERE pushed_at IS NULL ORDER BY seq LIMIT ?1",
+            limit,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, progress, occurred_at, batch)| QueuedEvent {
+                id,
+                progress,
+                occurred_at,
+                batch,
+            })
+            .collect())
+    }
+
     /// The newest `limit` events, pushed or pending, newest first.
     pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityItem>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached(
-                "SELECT id, kind, xp, subject, value, occurred_at, pushed_at IS NOT NULL FROM events
-                 ORDER BY seq DESC LIMIT ?1",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([limit as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<f64>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, bool>(6)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, kind, xp, subject, value, occurred_at, pushed) =
-                row.map_err(|e| self.err(e))?;
-            out.push(ActivityItem {
+        let rows = self.event_rows::<bool>(
+            "SELECT id, kind, xp, subject, value, occurred_at, pushed_at IS NOT NULL FROM events
+             ORDER BY seq DESC LIMIT ?1",
+            limit,
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, progress, occurred_at, pushed)| ActivityItem {
                 id,
-                progress: row_progress(self, &kind, xp, subject, value)?,
+                progress,
                 occurred_at,
                 pushed,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// The batch to push: the in-flight one if a previous push did not finish (it is resent
@@ -289,5 +284,37 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?
             .ok_or_else(|| bad_row(self, "sync_state row is missing".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_is_oldest_first_and_activity_newest_first_with_pushed_marks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open_dir(dir.path()).expect("open");
+        for xp in [10, 20, 30] {
+            s.record(&Progress::xp(xp, None).expect("valid"), None, None)
+                .expect("record");
+        }
+        let batch = s.freeze_batch().expect("freeze").expect("a batch");
+        assert_eq!((batch.events, batch.xp_delta), (3, 60));
+        s.acknowledge(batch.seq, &Snapshot::default()).expect("ack");
+        s.record(&Progress::boss("gatekeeper").expect("valid"), None, None)
+            .expect("record");
+
+        let q = s.queue(10).expect("queue");
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].progress, Progress::boss("gatekeeper").expect("valid"));
+        assert_eq!(q[0].batch, None);
+
+        let a = s.recent_activity(3).expect("activity");
+        let shown: Vec<(i64, bool)> = a
+            .iter()
+            .map(|i| (i.progress.xp_delta(), i.pushed))
+            .collect();
+        assert_eq!(shown, [(0, false), (30, true), (20, true)]);
     }
 }

@@ -16,6 +16,18 @@ fn cli(dir: &Path, args: &[&str]) -> Output {
         .expect("run repxp-cli")
 }
 
+/// A `repxp-cli stream` process with piped stdin and stdout, as the dialer runs it.
+fn stream(dir: &Path) -> std::process::Child {
+    Command::new(CLI)
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("stream")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn repxp-cli stream")
+}
+
 fn status_json(dir: &Path) -> serde_json::Value {
     let out = cli(dir, &["status", "--json"]);
     assert!(
@@ -116,14 +128,7 @@ fn two_processes_awarding_at_once_lose_nothing() {
         writers.push(std::thread::spawn(move || {
             // Each writer is one long-lived process streaming awards, like the dialer, racing the
             // other on a fresh file (so the schema creation races too).
-            let mut child = Command::new(CLI)
-                .arg("--data-dir")
-                .arg(&d)
-                .arg("stream")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn");
+            let mut child = stream(&d);
             let mut stdin = child.stdin.take().expect("stdin");
             let feeder = std::thread::spawn(move || {
                 for _ in 0..PER_PROCESS {
@@ -167,14 +172,7 @@ fn acknowledged_awards_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut acked_total = 0;
     for round in 0..5 {
-        let mut child = Command::new(CLI)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("stream")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+        let mut child = stream(dir.path());
         let mut stdin = child.stdin.take().expect("stdin");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         for _ in 0..(20 + round * 7) {
@@ -198,14 +196,7 @@ fn acknowledged_awards_survive_kill_9() {
 #[test]
 fn stream_answers_bad_lines_without_stopping() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(CLI)
-        .arg("--data-dir")
-        .arg(dir.path())
-        .arg("stream")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = stream(dir.path());
     {
         let mut stdin = child.stdin.take().expect("stdin");
         writeln!(stdin, "{{not json").expect("write");
