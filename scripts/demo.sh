@@ -24,16 +24,18 @@ export REPXP_DATA_DIR="$work/data"
 export REPXP_TWENTY_URL="$url"
 export REPXP_REP_EMAIL="demo.rep@acme.test"
 export REPXP_TWENTY_API_KEY="test-key"
+# Short request timeout so a frozen Twenty shows as offline within seconds, not 20 s.
+export REPXP_HTTP_TIMEOUT_MS=3000
 mkdir -p "$REPXP_DATA_DIR"
 
 # A helper with the demo's environment baked in.
 cat >"$work/demo" <<HELPER
 #!/usr/bin/env bash
 # Demo controls: award N | offline | online | twenty | status | panel
-export REPXP_DATA_DIR="$REPXP_DATA_DIR" REPXP_TWENTY_URL="$url" REPXP_REP_EMAIL="$REPXP_REP_EMAIL" REPXP_TWENTY_API_KEY=test-key
+export REPXP_DATA_DIR="$REPXP_DATA_DIR" REPXP_TWENTY_URL="$url" REPXP_REP_EMAIL="$REPXP_REP_EMAIL" REPXP_TWENTY_API_KEY=test-key REPXP_HTTP_TIMEOUT_MS=3000
 case "\${1:-}" in
   award)   exec "$app" award "\${2:-50}" --source demo ;;
-  offline) kill -STOP $fake_pid && echo "Twenty is frozen: requests time out (20 s), then RepXP shows offline" ;;
+  offline) kill -STOP $fake_pid && echo "Twenty is frozen: requests time out (3 s), then RepXP shows offline" ;;
   online)  kill -CONT $fake_pid && echo "Twenty is back: press Retry now in the panel, or wait for the next retry" ;;
   twenty)  curl -fsS "$url/__fake/state"; echo ;;
   status)  exec "$app" status ;;
@@ -52,7 +54,7 @@ RepXP demo
 Open the tray menu (or run "$work/demo panel" to open the panel), then in another terminal:
   $work/demo award 50     record XP: the panel shows it at once, it reaches Twenty ~2 s later
   $work/demo twenty       what Twenty holds now
-  $work/demo offline      freeze Twenty (SIGSTOP), then award more: after the 20 s request timeout,
+  $work/demo offline      freeze Twenty (SIGSTOP), then award more: after the 3 s request timeout,
                           offline icon, a growing queue, one notification (none in the app's first 15 s)
   $work/demo online       thaw it (SIGCONT): Retry now (or the next retry) drains the queue, one
                           "Back in sync" notification
