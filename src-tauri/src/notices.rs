@@ -114,7 +114,7 @@ impl Notices {
 mod tests {
     use super::*;
     use crate::overview::{build, KeyView};
-    use repxp_engine::sync::scheduler::{Phase, SchedulerStatus};
+    use repxp_engine::sync::scheduler::SchedulerStatus;
     use repxp_engine::{settings::Setting, Progress, Store};
 
     struct World {
@@ -136,14 +136,7 @@ mod tests {
         }
 
         fn overview(&self) -> Overview {
-            let status = SchedulerStatus {
-                phase: Phase::Idle,
-                failure_streak: 0,
-                last_error_kind: None,
-                last_error: None,
-                syncs: 0,
-                next_sync_in_ms: None,
-            };
+            let status = SchedulerStatus::default();
             let key = KeyView {
                 stored: true,
                 source: None,

@@ -385,14 +385,7 @@ mod tests {
                 None,
             )
             .expect("record");
-        let status = SchedulerStatus {
-            phase: Phase::Idle,
-            failure_streak: 0,
-            last_error_kind: None,
-            last_error: None,
-            syncs: 0,
-            next_sync_in_ms: None,
-        };
+        let status = SchedulerStatus::default();
         let key = KeyView {
             stored: false,
             source: None,

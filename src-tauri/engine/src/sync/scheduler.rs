@@ -75,9 +75,10 @@ pub trait SyncTask: Send {
     fn sync(&mut self) -> impl Future<Output = Result<(), Failure>> + Send;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
+    #[default]
     Idle,
     Syncing,
     /// Waiting to retry after a transient failure.
@@ -87,7 +88,8 @@ pub enum Phase {
     Paused,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `Default`: idle, no failure, nothing run yet (the status before the first sync).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SchedulerStatus {
     pub phase: Phase,
     pub failure_streak: u32,
@@ -129,14 +131,7 @@ pub fn spawn<T: SyncTask + 'static>(
     seed: Option<u64>,
 ) -> (SchedulerHandle, tokio::task::JoinHandle<T>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let (status_tx, status_rx) = watch::channel(SchedulerStatus {
-        phase: Phase::Idle,
-        failure_streak: 0,
-        last_error_kind: None,
-        last_error: None,
-        syncs: 0,
-        next_sync_in_ms: None,
-    });
+    let (status_tx, status_rx) = watch::channel(SchedulerStatus::default());
     let rng = match seed {
         Some(s) => StdRng::seed_from_u64(s),
         None => StdRng::from_os_rng(),
