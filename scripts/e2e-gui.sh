@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the real `repxp` binary and its real webview, run by `make test-gui` inside
 # scripts/with-session.sh (Xvfb, private D-Bus, unlocked gnome-keyring). It types the settings
-# into the panel with real X input (xdotool), awards XP through the CLI, checks it reaches a fake
+# into the panel with real X input (xdotool), awards XP through the CLI and the local award API
+# (curl with the per-install secret), checks it reaches a fake
 # Twenty, freezes Twenty and checks the offline state and exactly one notification on D-Bus, then
 # recovers through the panel's Retry button and checks the queue drains and "Back in sync".
 # Screenshots go to docs/screenshots/. Ends with "e2e-gui: N passed, M failed".
@@ -11,7 +12,8 @@ app=${REPXP_BIN:-$root/target/debug/repxp}
 fake=${FAKE_TWENTY_BIN:-$root/target/debug/fake-twenty}
 shots=${SHOTS_DIR:-$root/docs/screenshots}
 work=$(mktemp -d)
-export REPXP_DATA_DIR="$work/data" RUST_LOG=${RUST_LOG:-info}
+# Port 0: the award API takes any free port and names it in award-api.json.
+export REPXP_DATA_DIR="$work/data" RUST_LOG=${RUST_LOG:-info} REPXP_AWARD_PORT=0
 unset REPXP_TWENTY_URL REPXP_REP_EMAIL REPXP_TWENTY_API_KEY
 mkdir -p "$REPXP_DATA_DIR" "$shots"
 pids=()
@@ -66,9 +68,14 @@ wait_for 10 "API key stored in the keychain" \
 sleep 1
 shot settings.png
 
-# XP recorded by the CLI shows up and reaches Twenty.
+# XP recorded by the CLI and by the dialer over the local award API reaches Twenty.
 "$app" award 1200 --source academy >/dev/null
-"$app" award 40 --source dialer >/dev/null
+api=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$REPXP_DATA_DIR/award-api.json")
+api_award() { curl -sS -o /dev/null -w '%{http_code}' "$api/v1/awards" -H "authorization: Bearer $1" -d "$2"; }
+[ "$(api_award wrong '{"kind":"xp","amount":999}')" = 401 ] && ok "the award API refuses a wrong secret" ||
+  bad "the award API accepted a wrong secret"
+[ "$(api_award "$(cat "$REPXP_DATA_DIR/award-api.secret")" '{"kind":"xp","amount":40,"source":"dialer"}')" = 201 ] &&
+  ok "the award API records an award with the secret" || bad "the award API refused the right secret"
 xdotool mousemove $((wx + 50)) $((wy + 217)) click 1 # Activity tab
 wait_for 15 "awarded XP reaches Twenty (1,240)" twenty_has 1240
 sleep 1.5

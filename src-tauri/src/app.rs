@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use repxp_engine::award_api;
 use repxp_engine::secrets::{self, SecretError};
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
@@ -209,6 +210,21 @@ async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, start
     }
 }
 
+/// The local award API (DESIGN §5b) for the dialer, alive as long as the app. Its writes reach
+/// the panel and the debounced push through the database watcher, like the CLI's.
+async fn serve_awards(data_dir: PathBuf) {
+    let started = match award_api::port_from_env() {
+        Ok(None) => return tracing::info!("award API off ({})", award_api::PORT_ENV),
+        Ok(Some(port)) => award_api::start(&data_dir, port).await,
+        Err(e) => Err(e),
+    };
+    match started {
+        // Holding the handle keeps it listening.
+        Ok(_api) => std::future::pending::<()>().await,
+        Err(e) => tracing::warn!(error = %e, "no award API; the CLI still records awards"),
+    }
+}
+
 /// Starts the tray app; returns when the rep quits.
 pub fn run(data_dir: PathBuf, open_panel: bool) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -273,6 +289,7 @@ pub fn run(data_dir: PathBuf, open_panel: bool) -> anyhow::Result<()> {
             tray::create(&handle, &first)?;
             tracing::info!(ms = started.elapsed().as_millis() as u64, "tray ready");
             tauri::async_runtime::spawn(refresher(handle.clone(), kicks, started));
+            tauri::async_runtime::spawn(serve_awards(data_dir.clone()));
             let key_handle = handle.clone();
             tauri::async_runtime::spawn(async move {
                 key_handle.state::<AppState>().refresh_key().await;

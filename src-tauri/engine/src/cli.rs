@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::display::{relative, thousands};
 use crate::error::{StoreError, ValidationError};
+use crate::event_input::{EventInput, EventInputError};
 use crate::model::{EventId, Progress};
 use crate::outbox::QueuedEvent;
 use crate::record::Recorded;
@@ -260,28 +261,12 @@ fn record(
     Ok(())
 }
 
-/// One line of `stream` input: an event plus its optional id and time.
-#[derive(Debug, serde::Deserialize)]
-struct StreamLine {
-    #[serde(flatten)]
-    progress: Progress,
-    id: Option<String>,
-    at: Option<String>,
-}
-
 fn stream_one(store: &mut Store, line: &str) -> Result<Recorded, CliError> {
-    let l: StreamLine = serde_json::from_str(line)
-        .map_err(|e| CliError::Sync(format!("not a valid event line: {e}")))?;
-    // Re-validate through the constructors: JSON can carry anything.
-    let p = match l.progress {
-        Progress::Xp { amount, source } => Progress::xp(amount, source.as_deref())?,
-        Progress::Boss { boss_id } => Progress::boss(&boss_id)?,
-        Progress::Exam { exam_id, score } => Progress::exam(&exam_id, score)?,
-        Progress::Metric { name, value } => Progress::metric(&name, value)?,
-    };
-    let id = l.id.as_deref().map(EventId::parse).transpose()?;
-    let at = l.at.as_deref().map(timefmt::parse).transpose()?;
-    Ok(store.record(&p, id, at)?)
+    let e = EventInput::from_json(line).map_err(|e| match e {
+        EventInputError::Json(e) => CliError::Sync(format!("not a valid event line: {e}")),
+        EventInputError::Invalid(e) => CliError::Invalid(e),
+    })?;
+    Ok(store.record(&e.progress, e.id, e.at)?)
 }
 
 /// Answers every input line, in order, with `{"ok":true,"id":..,"new":..}` or

@@ -2,11 +2,13 @@
 //! sees, and (in later modules) the Twenty sync. It knows nothing of Tauri, so every part of it is
 //! tested without a display.
 
+pub mod award_api;
 pub mod cli;
 mod cli_sync;
 pub mod crashpoint;
 pub mod display;
 pub mod error;
+pub mod event_input;
 pub mod level;
 pub mod logging;
 pub mod model;

@@ -1,0 +1,63 @@
+//! The local award API (DESIGN §5b): while the tray app runs, the dialer and other local tools can
+//! award XP over HTTP on 127.0.0.1 instead of starting `repxp-cli` per call. Each request carries
+//! the per-install secret kept in a file only this user can read, so another user on the same
+//! machine, a web page in a browser, or anything off the machine cannot award XP. Awards land in
+//! the same events table as the CLI's, idempotent on the event id.
+//!
+//! ```text
+//! POST /v1/awards        Authorization: Bearer <secret>   body: one event as for `repxp-cli stream`
+//! GET  /v1/progression   Authorization: Bearer <secret>
+//! ```
+
+mod secret;
+mod server;
+
+pub use secret::{load_or_create_secret, Secret, SECRET_FILE};
+pub use server::{bind, endpoint_file, serve, start, AwardApi, ENDPOINT_FILE};
+
+use std::path::PathBuf;
+
+/// Port tried first, so a dialer can be configured once; if it is taken (another user's RepXP on
+/// the same machine), a free port is used and written to [`ENDPOINT_FILE`].
+pub const DEFAULT_PORT: u16 = 47474;
+
+/// `REPXP_AWARD_PORT`: a port number, `0` for any free port, or `off` to not listen at all.
+pub const PORT_ENV: &str = "REPXP_AWARD_PORT";
+
+/// What `REPXP_AWARD_PORT` asks for: `None` means "do not listen".
+pub fn port_from_env() -> Result<Option<u16>, AwardApiError> {
+    match std::env::var(PORT_ENV) {
+        Err(_) => Ok(Some(DEFAULT_PORT)),
+        Ok(v) if v.trim().eq_ignore_ascii_case("off") => Ok(None),
+        Ok(v) => v
+            .trim()
+            .parse::<u16>()
+            .map(Some)
+            .map_err(|_| AwardApiError::BadPort { given: v }),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AwardApiError {
+    #[error("{PORT_ENV}={given:?} is not valid: give a port number, 0 for any free port, or off")]
+    BadPort { given: String },
+    #[error("the award API listens on loopback only; {addr} is not a loopback address")]
+    NotLoopback { addr: std::net::SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::StoreError),
+}
