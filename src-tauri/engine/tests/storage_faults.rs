@@ -112,3 +112,122 @@ fn a_read_only_data_directory_is_a_clear_error_and_keeps_the_data() {
     fs.remount("rw");
     assert_eq!(xp(&data), 40);
 }
+
+/// A sync whose acknowledgement cannot be written (the disk filled while Twenty applied the
+/// batch) must not diverge for good: once there is room, the next sync recognises the applied
+/// batch and Twenty's total stays exact, neither lost nor counted twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_cut_short_by_a_full_disk_converges_exactly_once_there_is_room() {
+    use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind};
+
+    let fake = FakeTwenty::start(FakeConfig::default())
+        .await
+        .expect("fake");
+    let fs = Tmpfs::mount("1m");
+    let data = fs.path.join("data");
+    let env = [
+        ("REPXP_TWENTY_URL", fake.url()),
+        ("REPXP_REP_EMAIL", "disk.full@acme.test".to_string()),
+        ("REPXP_TWENTY_API_KEY", fake.api_key()),
+        ("REPXP_HTTP_TIMEOUT_MS", "20000".to_string()),
+    ];
+    let run = move |dir: PathBuf, args: &[&str]| {
+        let env = env.clone();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            Command::new(CLI)
+                .arg("--data-dir")
+                .arg(&dir)
+                .args(&args)
+                .env_remove("REPXP_DATA_DIR")
+                .envs(env)
+                .output()
+                .expect("run repxp-cli")
+        })
+    };
+    // A first sync creates the record; the one cut short below updates it (PATCH).
+    assert!(run(data.clone(), &["award", "1"])
+        .await
+        .expect("join")
+        .status
+        .success());
+    assert!(run(data.clone(), &["sync"])
+        .await
+        .expect("join")
+        .status
+        .success());
+    let mut awarded = 1;
+    for amount in [100, 250, 40, 7, 3] {
+        let out = run(data.clone(), &["award", &amount.to_string()])
+            .await
+            .expect("join");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        awarded += amount;
+    }
+    // The write is held for 2 s: time to fill the disk between "sent" and "reply arrives".
+    fake.set_fault(Fault {
+        kind: FaultKind::Delay { ms: 2000 },
+        times: Some(1),
+        method: Some("PATCH".into()),
+    });
+    let syncing = run(data.clone(), &["sync"]);
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    let filler = fs.path.join("filler");
+    fill(&filler);
+    let out = syncing.await.expect("join");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !out.status.success(),
+        "the acknowledgement could not be written, yet sync succeeded"
+    );
+    assert!(err.contains("full"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let twenty = |f: &FakeTwenty| f.records()[0]["totalXp"].as_i64().expect("totalXp");
+    assert_eq!(
+        twenty(&fake),
+        awarded,
+        "Twenty applied the batch before the disk filled"
+    );
+
+    std::fs::remove_file(&filler).expect("make room");
+    for _ in 0..2 {
+        let out = run(data.clone(), &["sync"]).await.expect("join");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(twenty(&fake), awarded, "counted once, not twice");
+    }
+    assert_eq!(xp(&data), awarded);
+    let status = run(data.clone(), &["status", "--json"])
+        .await
+        .expect("join");
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(v["pending"], 0, "the queue drained: {v}");
+    // And it keeps working: a new award lands on top, once.
+    assert!(run(data.clone(), &["award", "5"])
+        .await
+        .expect("join")
+        .status
+        .success());
+    assert!(run(data.clone(), &["sync"])
+        .await
+        .expect("join")
+        .status
+        .success());
+    assert_eq!(twenty(&fake), awarded + 5);
+}
+
+/// Writes page-sized blocks until the filesystem refuses.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).expect("filler");
+    let block = [0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.sync_all();
+}
