@@ -4,7 +4,9 @@
 # into the panel with real X input (xdotool), awards XP through the CLI and the local award API
 # (curl with the per-install secret), checks it reaches a fake
 # Twenty, freezes Twenty and checks the offline state and exactly one notification on D-Bus, then
-# recovers through the panel's Retry button and checks the queue drains and "Back in sync".
+# recovers through the panel's Retry button and checks the queue drains, "Back in sync" and the
+# failure notification withdrawn; then single instance, and that closing the panel ends its process
+# and every WebKit process while the tray lives on.
 # Screenshots go to docs/screenshots/. Ends with "e2e-gui: N passed, M failed".
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,7 +39,8 @@ notice_count_is() { [ "$(notices "$1")" = "$2" ]; }
 
 command -v /usr/lib/notification-daemon/notification-daemon >/dev/null &&
   { /usr/lib/notification-daemon/notification-daemon >/dev/null 2>&1 & pids+=($!); }
-dbus-monitor "interface='org.freedesktop.Notifications',member='Notify'" >"$work/notify.log" 2>/dev/null &
+dbus-monitor "interface='org.freedesktop.Notifications',member='Notify'" \
+  "interface='org.freedesktop.Notifications',member='CloseNotification'" >"$work/notify.log" 2>/dev/null &
 pids+=($!)
 
 coproc FAKE { exec "$fake" --port 0 --api-key test-key; }
@@ -46,7 +49,8 @@ read -r -t 20 first <&"${FAKE[0]}" || { echo "fake-twenty did not start"; exit 1
 url=${first#listening on }
 
 "$app" --open-panel 2>"$work/app.log" &
-pids+=($!)
+tray=$!
+pids+=($tray)
 started=$SECONDS
 win=$(timeout 30 xdotool search --sync --onlyvisible --name '^RepXP$' | head -1)
 [ -n "$win" ] && ok "the panel window opens" || { bad "no panel window"; cat "$work/app.log"; exit 1; }
@@ -99,6 +103,24 @@ curl -fsS -X DELETE "$url/__fake/faults" >/dev/null
 xdotool mousemove $((wx + 305)) $((wy + 195)) click 1
 wait_for 40 "the queue drains to Twenty (1,290)" twenty_has 1290
 wait_for 10 "one 'Back in sync' notification" notice_count_is "Back in sync" 1
+grep -q "member=CloseNotification" "$work/notify.log" && ok "the failure notification was withdrawn" ||
+  bad "the failure notification was not withdrawn (no CloseNotification)"
+
+# Single instance: a second launch raises the open panel and ends.
+"$app" >"$work/second.out" 2>&1 && grep -q "already running" "$work/second.out" &&
+  [ "$(xdotool search --onlyvisible --name '^RepXP$' | wc -l)" = 1 ] &&
+  ok "a second launch ends at once and leaves one panel" || bad "second launch: $(cat "$work/second.out")"
+
+# Closing the panel (a window manager's close: WM_DELETE_WINDOW) ends the panel process and every
+# WebKit process with it: the tray process is left with no children.
+cc -O2 -o "$work/wm-close" "$root/bench/wm-close.c" -lX11
+no_children() { ! pgrep -P "$tray" >/dev/null; }
+"$work/wm-close" "$(xdotool search --onlyvisible --name '^RepXP$' | head -1)"
+wait_for 10 "closing the panel ends its process and its WebKit processes" no_children
+kill -0 "$tray" 2>/dev/null && ok "the tray lives on with the panel closed" || bad "the tray quit with the panel"
+"$app" >/dev/null 2>&1
+[ -n "$(timeout 20 xdotool search --sync --onlyvisible --name '^RepXP$' | head -1)" ] &&
+  ok "a second launch opens the panel again" || bad "no panel after a second launch"
 
 echo "e2e-gui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,11 +1,12 @@
-//! The running app: one store connection for reads, the sync scheduler, a watcher that notices
-//! other processes' writes, and one refresher task that keeps the tray, the panel and the
-//! notifications in step with all of them. Nothing here polls: the refresher sleeps until a
+//! The running tray process: one store connection for reads, the sync scheduler, a watcher that
+//! notices other processes' writes, the control socket the panel process and second launches talk
+//! to, and one refresher task that keeps the tray, the panel and the notifications in step with all
+//! of them. Nothing here polls: the refresher sleeps until a
 //! database write, a scheduler status change, an explicit kick, or the moment the tray's
 //! "synced N min ago" text would change.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -15,17 +16,16 @@ use repxp_engine::settings::Setting;
 use repxp_engine::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
 use repxp_engine::sync::service::SyncService;
 use repxp_engine::Store;
-use tauri::{AppHandle, Emitter, Manager, RunEvent};
+use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_autostart::ManagerExt as _;
-use tauri_plugin_notification::NotificationExt as _;
 use tokio::sync::mpsc;
 
+use crate::control::Push;
+use crate::desktop_notify::Notifier;
 use crate::notices::{Notice, Notices};
 use crate::overview::{self, KeyView, Overview};
-use crate::{commands, tray, window};
-
-/// The event the panel listens to; its payload is a full [`Overview`].
-pub const OVERVIEW_EVENT: &str = "overview-changed";
+use crate::panel_host::{self, PanelHost};
+use crate::tray;
 
 pub struct AppState {
     pub data_dir: PathBuf,
@@ -35,8 +35,13 @@ pub struct AppState {
     /// What the keychain said last (a D-Bus round trip, so cached and refreshed on demand).
     key: Mutex<KeyView>,
     kick: mpsc::UnboundedSender<()>,
+    /// The panel process and the control socket's subscribers.
+    pub panel: PanelHost,
+    notifier: Arc<Notifier>,
     /// Keeps the database watcher alive.
     _watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    /// Held for the process's lifetime: this process is the tray for its data directory.
+    _instance_lock: std::fs::File,
 }
 
 /// A one-line error for the page; never a panic across IPC.
@@ -137,17 +142,17 @@ fn read_key_view() -> KeyView {
     }
 }
 
-fn show_notice(app: &AppHandle, n: &Notice) {
-    tracing::info!(title = %n.title, "notification");
-    if let Err(e) = app
-        .notification()
-        .builder()
-        .title(&n.title)
-        .body(&n.body)
-        .show()
-    {
-        tracing::warn!(error = %e, "cannot show a notification");
+/// Shows notices in order, off the async workers (each is a D-Bus round trip).
+fn show_notices(notifier: &Arc<Notifier>, notices: Vec<Notice>) {
+    if notices.is_empty() {
+        return;
     }
+    let notifier = notifier.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        for n in &notices {
+            notifier.show(n);
+        }
+    });
 }
 
 /// The one task that redraws. It waits for a kick (database write, command), a scheduler status
@@ -171,16 +176,18 @@ async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, start
                 newest = Some(top);
                 tray::update(&app, &o);
                 let fp = overview::fingerprint(&o);
-                if fp != last_sent && app.get_webview_window(window::LABEL).is_some() {
-                    if let Err(e) = app.emit_to(window::LABEL, OVERVIEW_EVENT, &o) {
-                        tracing::warn!(error = %e, "cannot update the panel");
+                if fp != last_sent && state.panel.has_subscribers() {
+                    match serde_json::to_value(&o) {
+                        Ok(overview) => state.panel.send(&Push::Overview { overview }),
+                        Err(e) => tracing::warn!(error = %e, "cannot encode the overview"),
                     }
                     last_sent = fp;
                 }
                 let now = Instant::now();
-                for n in notices.observe(&o, now, o.settings.notifications) {
-                    show_notice(&app, &n);
-                }
+                show_notices(
+                    &state.notifier,
+                    notices.observe(&o, now, o.settings.notifications),
+                );
                 next_wake = [
                     overview::next_text_change(o.sync.last_success_at.as_deref(), overview::now()),
                     notices.grace_left(now),
@@ -225,29 +232,23 @@ async fn serve_awards(data_dir: PathBuf) {
     }
 }
 
-/// Starts the tray app; returns when the rep quits.
-pub fn run(data_dir: PathBuf, open_panel: bool) -> anyhow::Result<()> {
+/// Starts the tray app; returns when the rep quits. `lock` and `control` come from
+/// [`crate::control::claim`]: this process is the tray for `data_dir`.
+pub fn run(
+    data_dir: PathBuf,
+    open_panel: bool,
+    context: tauri::Context,
+    lock: std::fs::File,
+    control: std::os::unix::net::UnixListener,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     // Fail before any window machinery if the database cannot be opened (newer schema, corrupt).
     let store = Store::open_dir(&data_dir)
         .with_context(|| format!("cannot open RepXP's data in {}", data_dir.display()))?;
     let paused = store.flag(Setting::SyncPaused, false)?;
+    // No window and no commands here: the panel runs in its own process (panel.rs).
     let app = tauri::Builder::default()
-        // First plugin: a second `repxp` launch ends at once and shows the first one's panel.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            window::open(app);
-        }))
-        .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_autostart::Builder::new().build())
-        .invoke_handler(tauri::generate_handler![
-            commands::get_overview,
-            commands::save_settings,
-            commands::test_connection,
-            commands::sync_now,
-            commands::set_paused,
-            commands::set_notifications,
-            commands::set_autostart,
-        ])
         .setup(move |app| {
             let handle = app.handle().clone();
             let sync_dir = data_dir.clone();
@@ -282,7 +283,10 @@ pub fn run(data_dir: PathBuf, open_panel: bool) -> anyhow::Result<()> {
                     keychain_error: None,
                 }),
                 kick,
+                panel: PanelHost::new(data_dir.clone()),
+                notifier: Arc::new(Notifier::default()),
                 _watcher: Mutex::new(watcher),
+                _instance_lock: lock,
             });
             let state = app.state::<AppState>();
             let first = state.overview(&handle).map_err(anyhow::Error::msg)?;
@@ -290,16 +294,17 @@ pub fn run(data_dir: PathBuf, open_panel: bool) -> anyhow::Result<()> {
             tracing::info!(ms = started.elapsed().as_millis() as u64, "tray ready");
             tauri::async_runtime::spawn(refresher(handle.clone(), kicks, started));
             tauri::async_runtime::spawn(serve_awards(data_dir.clone()));
+            tauri::async_runtime::spawn(panel_host::serve(handle.clone(), control));
             let key_handle = handle.clone();
             tauri::async_runtime::spawn(async move {
                 key_handle.state::<AppState>().refresh_key().await;
             });
             if open_panel {
-                window::open(&handle);
+                state.panel.open();
             }
             Ok(())
         })
-        .build(tauri::generate_context!())
+        .build(context)
         .context("cannot start the desktop app")?;
     app.run(|app, event| match event {
         // The tray app lives without windows: closing the panel must not quit it.

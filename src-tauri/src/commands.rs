@@ -1,24 +1,13 @@
-//! The panel's commands: thin adapters over the engine. Each returns `Result<T, String>` with one
-//! human line on failure. The API key only ever travels page -> Rust -> keychain; nothing here
-//! returns it, logs it or puts it in an error.
+//! The page's commands, as the panel process registers them: each one relays to the tray process
+//! (`actions.rs` does the work there) and hands back its answer or its one-line error.
 
-use std::time::Duration;
+use serde_json::Value;
+use tauri::State;
 
-use repxp_engine::display::thousands;
-use repxp_engine::secrets::{self, ApiKey};
-use repxp_engine::settings::Setting;
-use repxp_engine::sync::config::{EMAIL_ENV, URL_ENV};
-use repxp_engine::sync::scheduler::Trigger;
-use repxp_engine::twenty::client::check_rep_email;
-use repxp_engine::twenty::url::parse_base_url;
-use repxp_engine::twenty::{Timeouts, TwentyClient};
-use tauri::{AppHandle, Manager};
-use tauri_plugin_autostart::ManagerExt as _;
+use crate::control::Command;
+use crate::panel::PanelLink;
 
-use crate::app::{msg, AppState};
-use crate::overview::Overview;
-
-/// The command names: the same list as build.rs and the handler in app.rs.
+/// The command names: the same list as build.rs and the handler in panel.rs.
 #[cfg(test)]
 const NAMES: &[&str] = &[
     "get_overview",
@@ -30,179 +19,65 @@ const NAMES: &[&str] = &[
     "set_autostart",
 ];
 
-fn state(app: &AppHandle) -> tauri::State<'_, AppState> {
-    app.state::<AppState>()
-}
-
-/// Runs blocking keychain work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-    tauri::async_runtime::spawn_blocking(f)
-        .await
-        .map_err(|e| format!("internal error: {e}"))
-}
-
-/// Everything the panel shows. Re-checks the keychain first, so opening the panel tells the
-/// truth about it.
 #[tauri::command]
-pub async fn get_overview(app: AppHandle) -> Result<Overview, String> {
-    let s = state(&app);
-    s.refresh_key().await;
-    s.overview(&app)
+pub async fn get_overview(link: State<'_, PanelLink>) -> Result<Value, String> {
+    link.call(Command::GetOverview).await
 }
 
-/// "https://crm.acme.com/" -> "https://crm.acme.com"; refuses what the engine would refuse.
-fn clean_url(raw: &str) -> Result<String, String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err("Enter your Twenty address, like https://crm.example.com".into());
-    }
-    parse_base_url(t).map_err(msg)?;
-    Ok(t.trim_end_matches('/').to_string())
-}
-
-fn clean_email(raw: &str) -> Result<String, String> {
-    if raw.trim().is_empty() {
-        return Err("Enter the email Twenty knows you by".into());
-    }
-    check_rep_email(raw).map_err(|_| format!("{:?} is not a valid email address", raw.trim()))
-}
-
-/// Saves the URL and email, and the API key when one is given (write-only: an empty field keeps
-/// the stored key). Then syncs with the new credentials.
 #[tauri::command]
 pub async fn save_settings(
-    app: AppHandle,
+    link: State<'_, PanelLink>,
     url: String,
     email: String,
     api_key: Option<String>,
-) -> Result<String, String> {
-    let url = clean_url(&url)?;
-    let email = clean_email(&email)?;
-    let s = state(&app);
-    {
-        let mut store = s.store.lock().map_err(|_| "internal error: store lock")?;
-        store
-            .set_setting(Setting::TwentyUrl, Some(&url))
-            .map_err(msg)?;
-        store
-            .set_setting(Setting::RepEmail, Some(&email))
-            .map_err(msg)?;
-    }
-    let mut note = String::new();
-    if let Some(key) = api_key.as_deref().and_then(ApiKey::new) {
-        let stored = blocking(move || secrets::store_api_key(&key)).await?;
-        if let Err(e) = stored {
-            s.refresh_key().await;
-            return Err(format!(
-                "Saved the address and email, but not the API key: {e}"
-            ));
-        }
-        note = " API key stored in the keychain.".into();
-    }
-    if std::env::var_os(URL_ENV).is_some() || std::env::var_os(EMAIL_ENV).is_some() {
-        note.push_str(&format!(
-            " Note: {URL_ENV}/{EMAIL_ENV} are set and take precedence."
-        ));
-    }
-    s.refresh_key().await;
-    s.scheduler.trigger(Trigger::CredentialsChanged);
-    s.kick();
-    tracing::info!("settings saved");
-    Ok(format!("Saved.{note} Syncing now…"))
+) -> Result<Value, String> {
+    link.call(Command::SaveSettings {
+        url,
+        email,
+        api_key,
+    })
+    .await
 }
 
-/// Tries the given settings without saving them: one read of the rep's record. Uses the typed
-/// key if any, else the stored one.
 #[tauri::command]
 pub async fn test_connection(
+    link: State<'_, PanelLink>,
     url: String,
     email: String,
     api_key: Option<String>,
-) -> Result<String, String> {
-    let url = clean_url(&url)?;
-    let email = clean_email(&email)?;
-    let key = match api_key.as_deref().and_then(ApiKey::new) {
-        Some(k) => k,
-        None => blocking(secrets::load_api_key)
-            .await?
-            .map_err(msg)?
-            .map(|(k, _)| k)
-            .ok_or("Paste your Twenty API key first (Settings → APIs & Webhooks in Twenty)")?,
-    };
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(5),
-        request: Duration::from_secs(10),
-    };
-    let client = TwentyClient::new(&url, key, timeouts).map_err(msg)?;
-    match client.find_by_email(&email).await {
-        Ok(Some(snap)) => Ok(format!(
-            "Connected. Twenty has {} XP for {email}.",
-            thousands(snap.total_xp)
-        )),
-        Ok(None) => Ok(format!(
-            "Connected. No record for {email} yet: the first sync creates it."
-        )),
-        Err(e) => Err(e.to_string()),
-    }
+) -> Result<Value, String> {
+    link.call(Command::TestConnection {
+        url,
+        email,
+        api_key,
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn sync_now(app: AppHandle) -> Result<(), String> {
-    let s = state(&app);
-    if !s.scheduler.trigger(Trigger::SyncNow) {
-        return Err("the sync service has stopped; restart RepXP".into());
-    }
-    Ok(())
+pub async fn sync_now(link: State<'_, PanelLink>) -> Result<Value, String> {
+    link.call(Command::SyncNow).await
 }
 
 #[tauri::command]
-pub fn set_paused(app: AppHandle, paused: bool) -> Result<(), String> {
-    state(&app).set_paused(paused)
+pub async fn set_paused(link: State<'_, PanelLink>, paused: bool) -> Result<Value, String> {
+    link.call(Command::SetPaused { paused }).await
 }
 
 #[tauri::command]
-pub fn set_notifications(app: AppHandle, enabled: bool) -> Result<(), String> {
-    let s = state(&app);
-    s.set_flag(Setting::Notifications, enabled)?;
-    s.kick();
-    Ok(())
+pub async fn set_notifications(link: State<'_, PanelLink>, enabled: bool) -> Result<Value, String> {
+    link.call(Command::SetNotifications { enabled }).await
 }
 
-/// Starts RepXP at login (an XDG autostart entry on Linux, a launch agent on macOS, the Run key
-/// on Windows).
 #[tauri::command]
-pub fn set_autostart(app: AppHandle, enabled: bool) -> Result<(), String> {
-    let launcher = app.autolaunch();
-    let done = if enabled {
-        launcher.enable()
-    } else {
-        launcher.disable()
-    };
-    done.map_err(|e| format!("cannot change start at login: {e}"))?;
-    let s = state(&app);
-    s.set_flag(Setting::Autostart, enabled)?;
-    s.kick();
-    Ok(())
+pub async fn set_autostart(link: State<'_, PanelLink>, enabled: bool) -> Result<Value, String> {
+    link.call(Command::SetAutostart { enabled }).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn urls_and_emails_are_checked_before_saving() {
-        assert_eq!(
-            clean_url(" https://crm.acme.com/ ").as_deref(),
-            Ok("https://crm.acme.com")
-        );
-        assert!(clean_url("http://crm.acme.com").is_err());
-        assert!(clean_url("").is_err());
-        assert_eq!(clean_email(" ana@acme.com ").as_deref(), Ok("ana@acme.com"));
-        assert!(clean_email("ana").is_err());
-        assert!(clean_email("a\"@b.c").is_err());
-    }
-
-    /// The panel may call exactly our commands (and listen to events); nothing else.
     #[test]
     fn capabilities_grant_exactly_our_commands() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/capabilities/default.json");
@@ -222,11 +97,22 @@ mod tests {
             .collect();
         assert_eq!(granted, ours);
         let build_rs = include_str!("../build.rs");
+        let handler = include_str!("panel.rs");
         for n in NAMES {
             assert!(
                 build_rs.contains(&format!("\"{n}\"")),
                 "{n} missing in build.rs"
             );
+            assert!(
+                handler.contains(&format!("commands::{n},")),
+                "{n} missing in panel.rs's handler"
+            );
+            // Each relayed name is a variant of the control protocol's Command.
+            let err = serde_json::from_value::<Command>(serde_json::json!({ "name": n }))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(!err.contains("unknown variant"), "{n}: {err}");
         }
     }
 }

@@ -12,8 +12,19 @@ pub const GRACE: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
+    pub kind: NoticeKind,
     pub title: String,
     pub body: String,
+}
+
+/// What a notice is about, which decides how it treats the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    LevelUp,
+    /// Replaces the episode's earlier failure notice, if still shown.
+    Failure,
+    /// Withdraws the episode's failure notice and says so once.
+    Recovery,
 }
 
 #[derive(Debug)]
@@ -48,6 +59,7 @@ impl Notices {
         if let Some(prev) = self.level {
             if level > prev && !quiet {
                 out.push(Notice {
+                    kind: NoticeKind::LevelUp,
                     title: format!("Level {level} reached"),
                     body: format!(
                         "{} XP. Next level at {} XP.",
@@ -77,6 +89,7 @@ impl Notices {
                     String::new()
                 };
                 out.push(Notice {
+                    kind: NoticeKind::Failure,
                     title: if is_offline_kind(kind) {
                         "RepXP can't reach Twenty".into()
                     } else {
@@ -90,6 +103,7 @@ impl Notices {
             self.failing = false;
             if std::mem::take(&mut self.announced) {
                 out.push(Notice {
+                    kind: NoticeKind::Recovery,
                     title: "Back in sync".into(),
                     body: format!("{} XP, everything is on Twenty.", o.xp_text),
                 });
@@ -169,6 +183,7 @@ mod tests {
         let first = n.observe(&w.overview(), later, true);
         assert_eq!(first.len(), 1, "{first:?}");
         assert_eq!(first[0].title, "RepXP can't reach Twenty");
+        assert_eq!(first[0].kind, NoticeKind::Failure);
         w.store
             .record_sync_failure("offline", "offline again", None)
             .expect("fail");
@@ -180,6 +195,7 @@ mod tests {
         let back = n.observe(&w.overview(), later, true);
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].title, "Back in sync");
+        assert_eq!(back[0].kind, NoticeKind::Recovery);
         assert!(n.observe(&w.overview(), later, true).is_empty());
     }
 

@@ -12,7 +12,6 @@ use tauri::{AppHandle, Manager, Wry};
 
 use crate::app::AppState;
 use crate::overview::{Overview, TrayState};
-use crate::window;
 
 const TRAY_ID: &str = "repxp";
 
@@ -70,7 +69,7 @@ fn on_menu(app: &AppHandle, id: &str) {
         "sync_now" => {
             state.scheduler.trigger(Trigger::SyncNow);
         }
-        "open_panel" => window::open(app),
+        "open_panel" => state.panel.open(),
         "pause" => {
             let paused = state
                 .overview(app)
@@ -128,7 +127,7 @@ pub fn create(app: &AppHandle, o: &Overview) -> tauri::Result<()> {
                 ..
             } = event
             {
-                window::open(tray.app_handle());
+                tray.app_handle().state::<AppState>().panel.open();
             }
         })
         .build(app)?;

@@ -1,0 +1,164 @@
+//! The tray process's side of the panel: starts the panel process on demand (one at a time),
+//! serves the control socket, relays the page's commands to `actions`, and sends every new
+//! overview to the open panel. Nothing here runs while no panel is open and nobody connects.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tauri::{AppHandle, Manager};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::control::{self, Push, Request};
+
+/// The command-line flag that makes `repxp` the panel process.
+pub const PANEL_PROCESS_FLAG: &str = "--panel-process";
+
+pub struct PanelHost {
+    data_dir: PathBuf,
+    running: Arc<AtomicBool>,
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<String>>>,
+}
+
+impl PanelHost {
+    pub fn new(data_dir: PathBuf) -> PanelHost {
+        PanelHost {
+            data_dir,
+            running: Arc::new(AtomicBool::new(false)),
+            subscribers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Shows the panel: raises the running panel process, or starts one.
+    pub fn open(&self) {
+        if self.running.swap(true, Ordering::SeqCst) {
+            self.send(&Push::Focus);
+            return;
+        }
+        let started = std::env::current_exe().and_then(|exe| {
+            Command::new(exe)
+                .arg("--data-dir")
+                .arg(&self.data_dir)
+                .arg(PANEL_PROCESS_FLAG)
+                .stdin(Stdio::null())
+                .spawn()
+        });
+        match started {
+            Ok(mut child) => {
+                tracing::info!(pid = child.id(), "panel process started");
+                let running = self.running.clone();
+                // Blocked in wait(): no CPU; reaps the child so it never lingers as a zombie.
+                let waiter =
+                    std::thread::Builder::new()
+                        .name("panel-wait".into())
+                        .spawn(move || {
+                            let status = child.wait();
+                            running.store(false, Ordering::SeqCst);
+                            tracing::info!(?status, "panel process ended");
+                        });
+                if let Err(e) = waiter {
+                    tracing::warn!(error = %e, "cannot watch the panel process");
+                }
+            }
+            Err(e) => {
+                self.running.store(false, Ordering::SeqCst);
+                tracing::warn!(error = %e, "cannot start the panel process");
+            }
+        }
+    }
+
+    pub fn has_subscribers(&self) -> bool {
+        self.subscribers
+            .lock()
+            .map(|s| !s.is_empty())
+            .unwrap_or(false)
+    }
+
+    /// Sends to every connected panel; drops the ones that went away.
+    pub fn send(&self, p: &Push) {
+        let text = control::line(p);
+        if let Ok(mut subs) = self.subscribers.lock() {
+            subs.retain(|s| s.send(text.clone()).is_ok());
+        }
+    }
+
+    fn subscribe(&self, tx: mpsc::UnboundedSender<String>) {
+        if let Ok(mut subs) = self.subscribers.lock() {
+            subs.push(tx);
+        }
+    }
+}
+
+/// Accepts control connections for the app's lifetime.
+pub async fn serve(app: AppHandle, listener: std::os::unix::net::UnixListener) {
+    let listener = match tokio::net::UnixListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            return tracing::warn!(error = %e, "no control socket: a second launch cannot open the panel")
+        }
+    };
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tauri::async_runtime::spawn(connection(app.clone(), stream));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "control socket accept failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn connection(app: AppHandle, stream: tokio::net::UnixStream) {
+    match stream.peer_cred() {
+        Ok(c) if control::same_user(c.uid()) => {}
+        other => {
+            return tracing::warn!(peer = ?other.map(|c| c.uid()), "control socket: refused another user");
+        }
+    }
+    let (read, mut write) = stream.into_split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let writer = tauri::async_runtime::spawn(async move {
+        while let Some(mut text) = rx.recv().await {
+            text.push('\n');
+            if write.write_all(text.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(text)) = lines.next_line().await {
+        let state = app.state::<AppState>();
+        match serde_json::from_str::<Request>(&text) {
+            Ok(Request::OpenPanel) => {
+                state.panel.open();
+                let _ = tx.send(control::line(&Push::Reply {
+                    id: 0,
+                    result: Ok(serde_json::Value::Null),
+                }));
+            }
+            Ok(Request::Subscribe) => {
+                if let Ok(o) = state.overview(&app) {
+                    let _ = tx.send(control::line(&Push::Overview {
+                        overview: serde_json::to_value(&o).unwrap_or_default(),
+                    }));
+                }
+                state.panel.subscribe(tx.clone());
+            }
+            Ok(Request::Call { id, command }) => {
+                let (app, tx) = (app.clone(), tx.clone());
+                tauri::async_runtime::spawn(async move {
+                    let result = crate::actions::run(&app, command).await;
+                    let _ = tx.send(control::line(&Push::Reply { id, result }));
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "control socket: unreadable request"),
+        }
+    }
+    // The panel went away: stop writing, so its subscription is dropped at the next send.
+    writer.abort();
+}
