@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # Build: WebKitGTK + GTK for Tauri, D-Bus for the keychain. Run: the tray loads appindicator at run time.
 BUILD_PKGS := build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libdbus-1-dev libayatana-appindicator3-dev
 # Tests: a virtual display, a private session bus, an unlockable keyring, WebDriver for the real webview.
-TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring webkit2gtk-driver notification-daemon libsecret-tools
+TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring notification-daemon libsecret-tools iproute2
 
 CARGO ?= cargo
 

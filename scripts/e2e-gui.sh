@@ -106,6 +106,15 @@ wait_for 10 "one 'Back in sync' notification" notice_count_is "Back in sync" 1
 grep -q "member=CloseNotification" "$work/notify.log" && ok "the failure notification was withdrawn" ||
   bad "the failure notification was not withdrawn (no CloseNotification)"
 
+# Rejoining a network (DHCP adding an address) reaches the tray's network watch, which makes a
+# sync waiting out its backoff retry at once. Needs root, like the rest of `make test`.
+if ip addr add 10.254.253.1/32 dev lo 2>/dev/null; then
+  wait_for 10 "the tray notices a network change" grep -q "network configuration changed" "$work/app.log"
+  ip addr del 10.254.253.1/32 dev lo
+else
+  bad "cannot add a test address to lo (root and iproute2 needed)"
+fi
+
 # Single instance: a second launch raises the open panel and ends.
 "$app" >"$work/second.out" 2>&1 && grep -q "already running" "$work/second.out" &&
   [ "$(xdotool search --onlyvisible --name '^RepXP$' | wc -l)" = 1 ] &&

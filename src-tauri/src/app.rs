@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use repxp_engine::award_api;
+use repxp_engine::netwatch;
 use repxp_engine::secrets::{self, SecretError};
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
@@ -261,6 +262,13 @@ pub fn run(
             });
             if paused {
                 scheduler.trigger(Trigger::SetPaused(true));
+            }
+            // Back on a network: a sync waiting out its backoff retries now.
+            let on_network = scheduler.clone();
+            if let Err(e) = netwatch::watch(Duration::from_secs(2), move || {
+                on_network.trigger(Trigger::NetworkUp);
+            }) {
+                tracing::warn!(error = %e, "no network watch: offline retries follow the backoff timer only");
             }
             let (kick, kicks) = mpsc::unbounded_channel();
             let watch_kick = kick.clone();

@@ -12,6 +12,7 @@ pub mod event_input;
 pub mod level;
 pub mod logging;
 pub mod model;
+pub mod netwatch;
 pub mod outbox;
 pub mod paths;
 pub mod record;
