@@ -120,6 +120,28 @@ fi
   [ "$(xdotool search --onlyvisible --name '^RepXP$' | wc -l)" = 1 ] &&
   ok "a second launch ends at once and leaves one panel" || bad "second launch: $(cat "$work/second.out")"
 
+# Start at login: the panel's toggle command, sent the way the panel process relays it, writes and
+# removes the XDG autostart entry (HOME is the session's temp HOME).
+ctl() { # ctl COMMAND_JSON: one relayed command over the tray's control socket; prints its result
+  python3 - "$REPXP_DATA_DIR/app.sock" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall((json.dumps({"op": "call", "id": 1, "command": json.loads(sys.argv[2])}) + "\n").encode())
+for line in s.makefile():
+    m = json.loads(line)
+    if m.get("type") == "reply":
+        print(json.dumps(m["result"]))
+        break
+PY
+}
+entry() { grep -ls "^Exec=.*repxp" "$HOME"/.config/autostart/*.desktop 2>/dev/null | head -1; }
+ctl '{"name":"set_autostart","args":{"enabled":true}}' >/dev/null
+[ -n "$(entry)" ] && ok "start at login writes an autostart entry ($(basename "$(entry)"))" ||
+  bad "no autostart entry after enabling"
+ctl '{"name":"set_autostart","args":{"enabled":false}}' >/dev/null
+[ -z "$(entry)" ] && ok "turning it off removes the entry" || bad "autostart entry left after disabling"
+
 # Closing the panel (a window manager's close: WM_DELETE_WINDOW) ends the panel process and every
 # WebKit process with it: the tray process is left with no children.
 cc -O2 -o "$work/wm-close" "$root/bench/wm-close.c" -lX11
