@@ -74,7 +74,7 @@ demo: deps
 
 # The real binary and webview, driven with X input; screenshots to docs/screenshots/ (scripts/e2e-gui.sh).
 test-gui: deps-test
-	@scripts/apt-ensure.sh xdotool imagemagick curl python3 libx11-dev procps
+	@scripts/apt-ensure.sh xdotool imagemagick curl python3 libx11-dev procps trayer x11-utils
 	$(CARGO) build -p repxp-tests --bin fake-twenty
 	$(CARGO) build -p repxp
 	scripts/with-session.sh scripts/e2e-gui.sh

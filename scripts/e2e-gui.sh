@@ -43,6 +43,13 @@ dbus-monitor "interface='org.freedesktop.Notifications',member='Notify'" \
   "interface='org.freedesktop.Notifications',member='CloseNotification'" >"$work/notify.log" 2>/dev/null &
 pids+=($!)
 
+# An XEmbed tray host: with no StatusNotifier host on the bus, the app's indicator falls back to a
+# classic tray icon, which trayer shows (so the menu can be opened and photographed).
+# At the bottom: notification bubbles appear at the top right.
+trayer --edge bottom --align right --widthtype request --height 24 --SetDockType true \
+  --transparent false --tint 0xdddddd >/dev/null 2>&1 &
+pids+=($!)
+
 coproc FAKE { exec "$fake" --port 0 --api-key test-key; }
 pids+=($FAKE_PID)
 read -r -t 20 first <&"${FAKE[0]}" || { echo "fake-twenty did not start"; exit 1; }
@@ -52,7 +59,16 @@ url=${first#listening on }
 tray=$!
 pids+=($tray)
 started=$SECONDS
-win=$(timeout 30 xdotool search --sync --onlyvisible --name '^RepXP$' | head -1)
+# The panel is the visible window named exactly "RepXP" (xdotool's --name is case-insensitive and
+# would also match the tray icon's window, "repxp").
+panel_win() {
+  local w
+  for w in $(xdotool search --onlyvisible --name '^RepXP$' 2>/dev/null); do
+    [ "$(xdotool getwindowname "$w" 2>/dev/null)" = RepXP ] && echo "$w"
+  done
+}
+wait_panel() { local i; for i in $(seq 1 $(($1 * 4))); do [ -n "$(panel_win)" ] && return 0; sleep 0.25; done; return 1; }
+wait_panel 30; win=$(panel_win | head -1)
 [ -n "$win" ] && ok "the panel window opens" || { bad "no panel window"; cat "$work/app.log"; exit 1; }
 eval "$(xdotool getwindowgeometry --shell "$win")"
 wx=$X; wy=$Y
@@ -117,7 +133,7 @@ fi
 
 # Single instance: a second launch raises the open panel and ends.
 "$app" >"$work/second.out" 2>&1 && grep -q "already running" "$work/second.out" &&
-  [ "$(xdotool search --onlyvisible --name '^RepXP$' | wc -l)" = 1 ] &&
+  [ "$(panel_win | wc -l)" = 1 ] &&
   ok "a second launch ends at once and leaves one panel" || bad "second launch: $(cat "$work/second.out")"
 
 # Start at login: the panel's toggle command, sent the way the panel process relays it, writes and
@@ -146,12 +162,30 @@ ctl '{"name":"set_autostart","args":{"enabled":false}}' >/dev/null
 # WebKit process with it: the tray process is left with no children.
 cc -O2 -o "$work/wm-close" "$root/bench/wm-close.c" -lX11
 no_children() { ! pgrep -P "$tray" >/dev/null; }
-"$work/wm-close" "$(xdotool search --onlyvisible --name '^RepXP$' | head -1)"
+"$work/wm-close" "$(panel_win | head -1)"
 wait_for 10 "closing the panel ends its process and its WebKit processes" no_children
 kill -0 "$tray" 2>/dev/null && ok "the tray lives on with the panel closed" || bad "the tray quit with the panel"
 "$app" >/dev/null 2>&1
-[ -n "$(timeout 20 xdotool search --sync --onlyvisible --name '^RepXP$' | head -1)" ] &&
+wait_panel 20 &&
   ok "a second launch opens the panel again" || bad "no panel after a second launch"
+
+# The tray menu: its first line carries XP, level and last sync. Right-click the tray icon.
+icon=$(xwininfo -root -tree | grep "tray-icon tray app repxp" | grep -oE '\+[0-9]+\+[0-9]+$' | tail -1)
+if [ -n "$icon" ]; then
+  ok "the tray icon is shown"
+  ix=$(cut -d+ -f2 <<<"$icon"); iy=$(cut -d+ -f3 <<<"$icon")
+  crop=420x200+$((ix - 396))+$((iy + 24 - 200))
+  import -window root -crop "$crop" +repage "$work/before.png"
+  xdotool mousemove $((ix + 12)) $((iy + 11)) click 3
+  sleep 1.5
+  import -window root -crop "$crop" +repage "$shots/tray-menu.png"
+  echo "screenshot $shots/tray-menu.png"
+  changed=$(compare -metric AE "$work/before.png" "$shots/tray-menu.png" null: 2>&1 || true)
+  [ "${changed%% *}" -gt 2000 ] 2>/dev/null && ok "the tray menu opens" || bad "no tray menu ($changed pixels changed)"
+  xdotool key Escape
+else
+  bad "no tray icon in the tray host"
+fi
 
 echo "e2e-gui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
