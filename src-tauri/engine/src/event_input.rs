@@ -86,4 +86,26 @@ mod tests {
             assert!(!err.contains('\n'), "{bad}: {err}");
         }
     }
+
+    proptest::proptest! {
+        /// Any text, and any JSON object with our field names and arbitrary values, is an event or
+        /// a one-line error: never a panic (the stream and the award API feed it outside input).
+        #[test]
+        fn from_json_never_panics(
+            text in ".{0,200}",
+            kind in proptest::prop_oneof!["xp", "boss", "exam", "metric", ".{0,8}"],
+            amount in proptest::num::f64::ANY,
+            id in ".{0,40}",
+            at in ".{0,40}",
+        ) {
+            let _ = EventInput::from_json(&text);
+            let obj = serde_json::json!({
+                "kind": kind, "amount": amount, "boss_id": id, "exam_id": id, "name": id,
+                "value": amount, "score": amount, "id": id, "at": at,
+            });
+            if let Err(e) = EventInput::from_json(&obj.to_string()) {
+                proptest::prop_assert!(!e.to_string().contains('\n'));
+            }
+        }
+    }
 }
