@@ -78,9 +78,30 @@ pub enum Push {
     },
 }
 
+/// `app.sock` in the data directory; if that path is too long for a Unix socket address (about
+/// 100 bytes), a name derived from the data directory in `$XDG_RUNTIME_DIR` (else the temp dir).
 pub fn socket_path(data_dir: &Path) -> PathBuf {
-    data_dir.join(SOCKET_FILE)
+    let inside = data_dir.join(SOCKET_FILE);
+    if inside.as_os_str().len() < MAX_SOCKET_PATH {
+        return inside;
+    }
+    // FNV-1a: stable across runs and builds, unlike std's RandomState hasher.
+    let hash = data_dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!("repxp-{hash:016x}.sock"))
 }
+
+/// sockaddr_un holds 108 bytes on Linux (104 on macOS), NUL included.
+const MAX_SOCKET_PATH: usize = 100;
 
 /// Which launch this is.
 pub enum Claim {
@@ -232,6 +253,25 @@ mod tests {
         ask_to_open_panel(dir.path()).expect("ask");
         let got: Request = serde_json::from_str(&server.join().expect("join")).expect("json");
         assert_eq!(got, Request::OpenPanel);
+    }
+
+    #[test]
+    fn a_data_directory_too_deep_for_a_socket_address_still_gets_one() {
+        let base = tempfile::tempdir().expect("tempdir");
+        let deep = base.path().join("d".repeat(60)).join("e".repeat(60));
+        let path = socket_path(&deep);
+        assert!(path.as_os_str().len() < MAX_SOCKET_PATH + 40, "{path:?}");
+        assert_eq!(path, socket_path(&deep), "stable");
+        assert_ne!(path, socket_path(&base.path().join("f".repeat(120))));
+        let Claim::Tray {
+            lock: _lock,
+            listener: _listener,
+        } = claim(&deep).expect("claim")
+        else {
+            panic!("first claim is the tray");
+        };
+        assert!(connect(&deep).is_ok(), "reachable at {path:?}");
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
