@@ -281,15 +281,64 @@ fn page_info(ids: &[&str]) -> MetaPageInfo {
 }
 
 /// `GET /rest/metadata/objects` -> 200 `{"data":{"objects":[...]},"pageInfo":{...}}`.
-/// Each object carries its `fields` array (see docs/twenty-api.md on when Twenty includes it).
-pub fn list_objects(schema: &Schema) -> String {
+/// With `with_fields` each object carries its `fields` array, as older servers did; without, as
+/// newer ones answer when no fields selector is given (docs/twenty-api.md §7).
+pub fn list_objects(schema: &Schema, with_fields: bool) -> String {
     let ids: Vec<&str> = schema.objects.iter().map(|o| o.id.as_str()).collect();
-    ordered(&ListBody {
-        data: Objects {
-            objects: &schema.objects,
-        },
-        page_info: page_info(&ids),
-    })
+    if with_fields {
+        return ordered(&ListBody {
+            data: Objects {
+                objects: &schema.objects,
+            },
+            page_info: page_info(&ids),
+        });
+    }
+    let objects: Vec<Value> = schema
+        .objects
+        .iter()
+        .map(|o| {
+            let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+            if let Some(m) = v.as_object_mut() {
+                m.remove("fields");
+            }
+            v
+        })
+        .collect();
+    ordered(&json!({"data": {"objects": objects}, "pageInfo": page_info(&ids)}))
+}
+
+/// `POST /metadata`, the metadata GraphQL endpoint, for the one query RepXP sends: an object by
+/// id with its fields, `object(id: $id) { id fields(paging: {first: 1000}) { edges { node { id
+/// name type isNullable } } } }` (the shape Twenty's REST layer builds, docs/twenty-api.md §7).
+/// GraphQL answers 200 with `errors` for anything else or an unknown id.
+pub fn graphql(schema: &Schema, body: &Value) -> String {
+    let error = |message: &str, code: &str| {
+        ordered(
+            &json!({"errors": [{"message": message, "extensions": {"code": code}}], "data": null}),
+        )
+    };
+    let query = body.get("query").and_then(Value::as_str).unwrap_or("");
+    if !query.contains("object(id:") || !query.contains("fields(") {
+        return error(
+            "the fake Twenty answers only the object-with-fields metadata query",
+            "GRAPHQL_VALIDATION_FAILED",
+        );
+    }
+    let id = body
+        .pointer("/variables/id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let Some(o) = schema.objects.iter().find(|o| o.id == id) else {
+        return error("Object not found", "NOT_FOUND");
+    };
+    let edges: Vec<Value> = o
+        .fields
+        .iter()
+        .map(|f| {
+            json!({"node": {"id": f.id, "name": f.name, "type": f.ty, "isNullable": f.is_nullable}})
+        })
+        .collect();
+    ordered(&json!({"data": {"object": {"id": o.id, "fields": {"edges": edges}}}}))
 }
 
 /// `GET /rest/metadata/objects/{id}` -> 200 `{"data":{"object":{...}}}`.
@@ -303,7 +352,9 @@ pub fn get_object(schema: &Schema, id: &str) -> Result<String, TwentyError> {
 }
 
 /// `GET /rest/metadata/fields` -> 200 `{"data":{"fields":[...]},"pageInfo":{...}}`.
-pub fn list_fields(schema: &Schema) -> String {
+/// With `default_selection` (newer Twenty, no selector), without `objectMetadataId`, `isUnique`
+/// and `settings`, which are not in fetch-metadata-fields.utils.ts's default field list.
+pub fn list_fields(schema: &Schema, default_selection: bool) -> String {
     let fields: Vec<&FieldMeta> = schema
         .objects
         .iter()
@@ -311,6 +362,21 @@ pub fn list_fields(schema: &Schema) -> String {
         .collect();
     let ids: Vec<&str> = fields.iter().map(|f| f.id.as_str()).collect();
     let pi = page_info(&ids);
+    if default_selection {
+        let trimmed: Vec<Value> = fields
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+                if let Some(m) = v.as_object_mut() {
+                    for k in ["objectMetadataId", "isUnique", "settings"] {
+                        m.remove(k);
+                    }
+                }
+                v
+            })
+            .collect();
+        return ordered(&json!({"data": {"fields": trimmed}, "pageInfo": pi}));
+    }
     ordered(&ListBody {
         data: Fields { fields },
         page_info: pi,

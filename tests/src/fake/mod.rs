@@ -69,6 +69,10 @@ pub struct FakeConfig {
     /// The key's display name, written to `createdBy.name` on records it creates.
     pub api_key_name: String,
     pub schema: SchemaPreset,
+    /// Answer metadata lists with newer Twenty's default selection (docs/twenty-api.md §7):
+    /// objects without `fields`, fields without `objectMetadataId`, `isUnique` and `settings`.
+    /// Default false: the older, fuller answers.
+    pub newer_metadata_selection: bool,
     /// Tokens per window in the per-workspace bucket (default 100).
     pub rate_limit: u32,
     /// Window in milliseconds (default 60 000).
@@ -86,6 +90,7 @@ impl Default for FakeConfig {
             extra_api_keys: Vec::new(),
             api_key_name: "RepXP test key".to_string(),
             schema: SchemaPreset::Full,
+            newer_metadata_selection: false,
             rate_limit: 100,
             rate_window_ms: 60_000,
             rate_limit_style: RateLimitStyle::Legacy,
@@ -102,6 +107,7 @@ impl fmt::Debug for FakeConfig {
             .field("extra_api_keys", &self.extra_api_keys)
             .field("api_key_name", &self.api_key_name)
             .field("schema", &self.schema)
+            .field("newer_metadata_selection", &self.newer_metadata_selection)
             .field("rate_limit", &self.rate_limit)
             .field("rate_window_ms", &self.rate_window_ms)
             .field("rate_limit_style", &self.rate_limit_style)

@@ -85,6 +85,8 @@ enum Route {
     MetaCreateObject,
     MetaListFields,
     MetaCreateField,
+    /// `POST /metadata`: the metadata GraphQL endpoint (only the object-fields query).
+    MetaGraphql,
     Other,
 }
 
@@ -101,6 +103,7 @@ impl Route {
             ("POST", ["rest", "metadata", "objects"]) => Route::MetaCreateObject,
             ("GET", ["rest", "metadata", "fields"]) => Route::MetaListFields,
             ("POST", ["rest", "metadata", "fields"]) => Route::MetaCreateField,
+            ("POST", ["metadata"]) => Route::MetaGraphql,
             (_, ["rest", "metadata", ..]) => Route::Other,
             ("GET", ["rest", o]) => Route::FindMany(o.to_string()),
             ("GET", ["rest", o, id]) => Route::FindOne(o.to_string(), id.to_string()),
@@ -123,6 +126,7 @@ impl Route {
             Route::MetaCreateObject => "metadata_create_object",
             Route::MetaListFields => "metadata_list_fields",
             Route::MetaCreateField => "metadata_create_field",
+            Route::MetaGraphql => "metadata_graphql",
             Route::Other => "other",
         }
     }
@@ -370,9 +374,16 @@ fn dispatch(
         (Route::UpdateMany(_), Some(o)) => {
             records::update_many(&mut inner, &o, params, body, now).map(|t| (200, t))
         }
-        (Route::MetaListObjects, _) => Ok((200, metadata::list_objects(&inner.schema))),
+        (Route::MetaListObjects, _) => Ok((
+            200,
+            metadata::list_objects(&inner.schema, !shared.config.newer_metadata_selection),
+        )),
+        (Route::MetaGraphql, _) => Ok((200, metadata::graphql(&inner.schema, body))),
         (Route::MetaGetObject(id), _) => metadata::get_object(&inner.schema, id).map(|t| (200, t)),
-        (Route::MetaListFields, _) => Ok((200, metadata::list_fields(&inner.schema))),
+        (Route::MetaListFields, _) => Ok((
+            200,
+            metadata::list_fields(&inner.schema, shared.config.newer_metadata_selection),
+        )),
         (Route::MetaCreateObject, _) => {
             metadata::create_object(&mut inner.schema, body, now).map(|t| (201, t))
         }

@@ -225,7 +225,7 @@ impl TwentyClient {
         }
     }
 
-    /// GET `/rest/metadata/objects`: every object with its fields.
+    /// GET `/rest/metadata/objects`: every object (with its fields on older servers).
     pub async fn list_objects(&self) -> Result<Vec<Value>, TwentyError> {
         let url = self.url("rest/metadata/objects", &[]);
         let body = self.call(Method::GET, url, None).await?;
@@ -237,16 +237,42 @@ impl TwentyClient {
             })
     }
 
-    /// GET `/rest/metadata/fields`: every field of every object.
-    pub async fn list_fields(&self) -> Result<Vec<Value>, TwentyError> {
-        let url = self.url("rest/metadata/fields", &[]);
-        let body = self.call(Method::GET, url, None).await?;
-        at(&body, &["data", "fields"])?
+    /// The fields of one object, through the metadata GraphQL endpoint (`POST /metadata`, the
+    /// endpoint Twenty's own REST metadata layer forwards to, with the same API key). Needed
+    /// because newer servers list objects without fields and list fields without their object.
+    pub async fn object_fields(&self, object_id: &str) -> Result<Vec<Value>, TwentyError> {
+        let url = self.url("metadata", &[]);
+        let query = serde_json::json!({
+            "query": OBJECT_FIELDS_QUERY,
+            "variables": { "id": object_id },
+        });
+        let body = self.call(Method::POST, url, Some(&query)).await?;
+        if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+            let detail = errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(TwentyError::Rejected {
+                status: 200,
+                detail: format!("metadata query failed: {detail}"),
+            });
+        }
+        let edges = at(&body, &["data", "object", "fields", "edges"])?
             .as_array()
-            .cloned()
             .ok_or_else(|| TwentyError::Malformed {
-                detail: "data.fields is not a list".into(),
+                detail: "data.object.fields.edges is not a list".into(),
+            })?;
+        edges
+            .iter()
+            .map(|e| {
+                e.get("node")
+                    .cloned()
+                    .ok_or_else(|| TwentyError::Malformed {
+                        detail: "a field edge without node".into(),
+                    })
             })
+            .collect()
     }
 
     /// POST `/rest/metadata/objects`; returns the new object.
@@ -263,6 +289,10 @@ impl TwentyClient {
         at(&out, &["data", "createOneField"]).cloned()
     }
 }
+
+/// The shape Twenty's REST metadata layer itself sends for one object with its fields
+/// (find-one-metadata-query.factory.ts + fetch-metadata-fields.utils.ts, docs/twenty-api.md §7).
+const OBJECT_FIELDS_QUERY: &str = "query RepXPObjectFields($id: UUID!) { object(id: $id) { id fields(paging: { first: 1000 }) { edges { node { id name type isNullable } } } } }";
 
 /// `and(id[eq]:"<id>",syncRevision[eq]:<rev>,totalXp[eq]:<xp>)`: the write lands only if nobody
 /// changed the revision (any RepXP) or the XP (the academy app) since we read. A number another

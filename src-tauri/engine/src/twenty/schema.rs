@@ -126,15 +126,11 @@ pub async fn ensure(client: &TwentyClient, create: bool) -> Result<SchemaReport,
             detail: "the repProgression object has no id".into(),
         })?
         .to_string();
-    // Newer servers list objects without their fields unless asked: then read the fields list.
+    // Newer servers list objects without their fields (and list fields without their object):
+    // then ask the metadata GraphQL endpoint for this object's fields.
     let existing: Vec<Value> = match object.get("fields").and_then(Value::as_array) {
         Some(f) => f.clone(),
-        None => client
-            .list_fields()
-            .await?
-            .into_iter()
-            .filter(|f| str_of(f, "objectMetadataId") == Some(object_id.as_str()))
-            .collect(),
+        None => client.object_fields(&object_id).await?,
     };
     for (name, label, ty, also, unique) in FIELDS {
         let found = existing.iter().find(|f| str_of(f, "name") == Some(name));
