@@ -145,27 +145,25 @@ async fn a_sync_cut_short_by_a_full_disk_converges_exactly_once_there_is_room() 
                 .expect("run repxp-cli")
         })
     };
+    // `ok(args)`: runs repxp-cli and insists it succeeded.
+    let ok = |args: &[&str]| {
+        let running = run(data.clone(), args);
+        async move {
+            let out = running.await.expect("join");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
+        }
+    };
     // A first sync creates the record; the one cut short below updates it (PATCH).
-    assert!(run(data.clone(), &["award", "1"])
-        .await
-        .expect("join")
-        .status
-        .success());
-    assert!(run(data.clone(), &["sync"])
-        .await
-        .expect("join")
-        .status
-        .success());
+    ok(&["award", "1"]).await;
+    ok(&["sync"]).await;
     let mut awarded = 1;
     for amount in [100, 250, 40, 7, 3] {
-        let out = run(data.clone(), &["award", &amount.to_string()])
-            .await
-            .expect("join");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&["award", &amount.to_string()]).await;
         awarded += amount;
     }
     // The write is held for 2 s: time to fill the disk between "sent" and "reply arrives".
@@ -195,31 +193,16 @@ async fn a_sync_cut_short_by_a_full_disk_converges_exactly_once_there_is_room() 
 
     std::fs::remove_file(&filler).expect("make room");
     for _ in 0..2 {
-        let out = run(data.clone(), &["sync"]).await.expect("join");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&["sync"]).await;
         assert_eq!(twenty(&fake), awarded, "counted once, not twice");
     }
     assert_eq!(xp(&data), awarded);
-    let status = run(data.clone(), &["status", "--json"])
-        .await
-        .expect("join");
+    let status = ok(&["status", "--json"]).await;
     let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
     assert_eq!(v["pending"], 0, "the queue drained: {v}");
     // And it keeps working: a new award lands on top, once.
-    assert!(run(data.clone(), &["award", "5"])
-        .await
-        .expect("join")
-        .status
-        .success());
-    assert!(run(data.clone(), &["sync"])
-        .await
-        .expect("join")
-        .status
-        .success());
+    ok(&["award", "5"]).await;
+    ok(&["sync"]).await;
     assert_eq!(twenty(&fake), awarded + 5);
 }
 
