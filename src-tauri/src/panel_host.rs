@@ -87,6 +87,8 @@ impl PanelHost {
 
     fn subscribe(&self, tx: mpsc::UnboundedSender<String>) {
         if let Ok(mut subs) = self.subscribers.lock() {
+            // Panels that closed while nothing changed were never pruned by a send.
+            subs.retain(|s| !s.is_closed());
             subs.push(tx);
         }
     }
