@@ -128,6 +128,15 @@ mod tests {
         assert!(!has_new_config(&msg(21, 24))); // RTM_DELADDR
         assert!(!has_new_config(&msg(25, 16))); // RTM_DELROUTE
         assert!(!has_new_config(&[1, 2, 3]));
-        assert!(!has_new_config(&msg(0, 0)[..16]));
+        // A header claiming length 0 must not loop forever or read past the buffer.
+        let mut zero_len = msg(20, 16);
+        zero_len[..4].copy_from_slice(&0u32.to_ne_bytes());
+        assert!(has_new_config(&zero_len), "its type is still read");
+        let mut bogus = msg(21, 16);
+        bogus[..4].copy_from_slice(&0u32.to_ne_bytes());
+        assert!(
+            !has_new_config(&[bogus, msg(20, 16)].concat()),
+            "stops at a bad length"
+        );
     }
 }
