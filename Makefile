@@ -60,8 +60,11 @@ bench-app: deps-test
 	@scripts/apt-ensure.sh xdotool
 	bench/app-bench.sh
 
+# The bundler names the Debian package after productName, kebab-cased ("rep-xp"); build it as
+# "repxp" and keep the menu name "RepXP" through the desktop template.
 package: deps
-	npx --yes @tauri-apps/cli@^2 build --bundles deb
+	npx --yes @tauri-apps/cli@^2 build --bundles deb \
+	  --config '{"productName":"repxp","bundle":{"linux":{"deb":{"desktopTemplate":"packaging/repxp.desktop.hbs"}}}}'
 
 icons:
 	icons/generate.sh

@@ -64,7 +64,7 @@ mod imp {
         let mut hints = PropMap::new();
         hints.insert(
             "desktop-entry".into(),
-            Variant(Box::new("RepXP".to_string()) as Box<dyn RefArg>),
+            Variant(Box::new("repxp".to_string()) as Box<dyn RefArg>),
         );
         // 0 low, 1 normal: a failure matters, but nothing is lost, so never "critical".
         let urgency: u8 = if n.kind == NoticeKind::Failure { 1 } else { 0 };
