@@ -1,5 +1,6 @@
-//! The desktop app `repxp`: a tray icon over the engine, and its panel in a second process.
-//! behaves exactly like `repxp-cli`, so scripts can call either binary.
+//! The desktop app `repxp`: a tray icon over the engine, and its panel in a second process. With
+//! a subcommand (`repxp award 50`) it behaves exactly like `repxp-cli`, so scripts can call either
+//! binary.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod actions;
