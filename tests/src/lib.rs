@@ -5,6 +5,6 @@
 pub mod fake;
 
 pub use fake::{
-    Clock, FakeConfig, FakeTwenty, Fault, FaultKind, ManualClock, RateLimitStyle, SchemaPreset,
-    Stats, SystemClock,
+    Clock, DateTimeFilterMode, FakeConfig, FakeTwenty, Fault, FaultKind, ManualClock, MetricValue,
+    OtherWrite, RateLimitStyle, SchemaPreset, Stats, SystemClock,
 };

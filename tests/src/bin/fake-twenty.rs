@@ -1,6 +1,10 @@
 //! `fake-twenty`: serve the fake Twenty until killed.
 //!
 //! Prints exactly `listening on http://127.0.0.1:PORT` as its first stdout line.
+//!
+//! Serves the records API (`/rest/{plural}`: find, create, update one/many, `DELETE` soft delete
+//! with `?soft_delete=true` or destroy, `PATCH …/restore`), the metadata API and the `/__fake/`
+//! admin endpoints (tests/src/fake/admin.rs).
 
 use std::io::Write;
 
@@ -44,6 +48,11 @@ struct Args {
     /// Initial metadata: full, none (no repProgression object) or partial (some fields missing).
     #[arg(long, value_enum, default_value = "full")]
     schema: Schema,
+    /// Compare DATE_TIME filters plainly against the stored microseconds, like older Twenty
+    /// (`updatedAt[eq]:<ms value from the API>` then matches nothing). Default: the newest
+    /// one-millisecond windows.
+    #[arg(long)]
+    legacy_datetime_filters: bool,
 }
 
 #[tokio::main]
@@ -63,6 +72,7 @@ async fn main() -> std::io::Result<()> {
             Schema::None => SchemaPreset::NoObject,
             Schema::Partial => SchemaPreset::partial(),
         },
+        legacy_datetime_filters: args.legacy_datetime_filters,
         ..FakeConfig::default()
     };
     let fake = FakeTwenty::start(config).await?;

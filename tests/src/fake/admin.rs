@@ -1,13 +1,17 @@
 //! Test-control endpoints under `/__fake/`, a prefix Twenty never serves. Not authenticated,
 //! not counted, never faulted.
 //!
-//! - `GET  /__fake/state`   -> `{"records":[...],"stats":{...},"faults":[...],"objects":["repProgressions"]}`
+//! - `GET  /__fake/state`   -> `{"records":[...],"stored_records":[...],"stats":{...},"faults":[...],"objects":["repProgressions"]}`
+//!   (`records`: every repProgression, trashed included, rendered as the API prints them, DATE_TIME
+//!   in ms; `stored_records`: the same as stored, DATE_TIME with microseconds)
 //! - `GET  /__fake/stats`   -> the `Stats` object
 //! - `GET  /__fake/faults`  -> `{"faults":[...]}`
 //! - `POST /__fake/faults`  body: one `Fault` or an array of them -> `{"faults":[...active]}`
 //! - `DELETE /__fake/faults` or `POST /__fake/faults/clear` -> `{"faults":[]}`
 //! - `POST /__fake/reset`   -> `{"ok":true}` (records, faults, counters, rate limit, schema)
-//! - `POST /__fake/records` body: fields of a `repProgression` -> the stored record
+//! - `POST /__fake/records` body: fields of a `repProgression` -> the new record, rendered
+//!
+//! Fault JSON forms: see `faults.rs` (`concurrent_writer`, `other_writer`, `reject_writes`, ...).
 
 use axum::http::Method;
 use axum::response::Response;
@@ -41,12 +45,9 @@ fn faults_body(shared: &Shared) -> Response {
 pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
     match (method.as_str(), path.trim_end_matches('/')) {
         ("GET", "/__fake/state") => {
+            let records = shared.rendered_rep_records(false);
+            let stored = shared.stored_rep_records();
             let inner = shared.lock();
-            let records = inner
-                .records
-                .get("repProgressions")
-                .cloned()
-                .unwrap_or_default();
             let objects: Vec<&str> = inner
                 .schema
                 .objects
@@ -55,6 +56,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
                 .collect();
             ok(json!({
                 "records": records,
+                "stored_records": stored,
                 "stats": inner.stats,
                 "faults": inner.faults.active,
                 "objects": objects,

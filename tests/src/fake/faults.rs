@@ -4,8 +4,17 @@
 //! JSON form (admin endpoint `POST /__fake/faults`), e.g.
 //! `{"kind":"delay","ms":500,"times":3,"method":"PATCH"}` or `{"kind":"apply_then_drop"}`.
 //! `times` absent = until cleared; `method` absent = every method.
+//!
+//! Other writers: `{"kind":"concurrent_writer","xp":25,"add_boss":"hydra"}` (the academy app,
+//! unchanged) and `{"kind":"other_writer","add_boss":"dragon","keep_updated_at":true}` (any field,
+//! see [`OtherWrite`]). A workspace that refuses values:
+//! `{"kind":"reject_writes","contains":"\"level\"","message":"…","times":1}`.
+//!
+//! "Record write" below means POST, PATCH, PUT or DELETE on `/rest/{object}...` (create, update
+//! one/many, delete/destroy one/many, restore one/many).
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,9 +38,10 @@ pub enum FaultKind {
     MalformedJson,
     /// Answer every request 403 "Forbidden resource", as for a revoked key.
     AuthFailure,
-    /// Before the next write (POST/PATCH on records) is applied, another writer (the academy
-    /// app) adds `xp` to `totalXp`, optionally bumps `syncRevision` and appends a boss to the
-    /// `defeatedBosses` JSON list, on the record with `rep_email` (or every record).
+    /// Before the next record write (POST/PATCH/PUT/DELETE on records) is applied, another
+    /// writer (the academy app) adds `xp` to `totalXp`, optionally bumps `syncRevision` and
+    /// appends a boss to the `defeatedBosses` JSON list, on the record with `rep_email` (or every
+    /// record), and stamps `updatedAt`.
     ConcurrentWriter {
         #[serde(default)]
         xp: i64,
@@ -42,10 +52,66 @@ pub enum FaultKind {
         #[serde(default)]
         rep_email: Option<String>,
     },
+    /// Before the next record write (POST/PATCH/PUT/DELETE on records) is applied, and under the
+    /// same lock, another client changes the record with `rep_email` (or every record, trashed
+    /// ones included, as Twenty's updates match trashed rows) as described by [`OtherWrite`].
+    /// JSON: `{"kind":"other_writer", ...OtherWrite fields}`.
+    OtherWriter(OtherWrite),
+    /// A record write whose raw request body contains `contains` is answered
+    /// `{"statusCode":status,"error":"BadRequestException","messages":[message]}` and not applied.
+    /// Stands for a workspace that refuses certain values, e.g. a field an admin turned into a
+    /// SELECT so that free text no longer validates. `times` counts rejected requests (writes
+    /// whose body does not contain `contains` do not use it up); `method` applies as usual.
+    /// The check runs after rate limiting and after any other-writer fault fired.
+    RejectWrites {
+        contains: String,
+        #[serde(default = "bad_request_status")]
+        status: u16,
+        message: String,
+    },
 }
 
 fn default_status() -> u16 {
     500
+}
+
+fn bad_request_status() -> u16 {
+    400
+}
+
+/// A metric another writer sets in the `efficiencyMetrics` JSON object text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    pub name: String,
+    pub value: f64,
+}
+
+/// What an [`FaultKind::OtherWriter`] changes. Every field is optional in JSON.
+///
+/// List and object fields are JSON *text* (RepXP's TEXT fields). A change is applied only when
+/// the stored text parses as the expected JSON kind (a null column counts as empty); unreadable
+/// text is left alone and the rest of the write still applies. `set_fields` is applied last.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OtherWrite {
+    /// Only the record with this `repEmail`; `None` = every record.
+    pub rep_email: Option<String>,
+    /// Added to `totalXp` (0 = `totalXp` untouched).
+    pub xp: i64,
+    /// Add 1 to `syncRevision` (default false: a writer that ignores the protocol).
+    pub bump_revision: bool,
+    /// Appended to the `defeatedBosses` JSON list text.
+    pub add_boss: Option<String>,
+    /// Adds `"<id>": {}` to the `passedExams` JSON object text (existing entries kept).
+    pub add_exam: Option<String>,
+    /// Sets one key of the `efficiencyMetrics` JSON object text.
+    pub set_metric: Option<MetricValue>,
+    /// Raw values stored as given, after everything else, e.g.
+    /// `{"defeatedBosses": "gatekeeper, dragon"}` (unreadable text) or `{"level": 9}`.
+    pub set_fields: Option<Map<String, Value>>,
+    /// false: the write stamps `updatedAt` like Twenty (`CURRENT_TIMESTAMP`); true: the writer
+    /// sends `updatedAt` itself with the value it had, as a client may, so `updatedAt` does not move.
+    pub keep_updated_at: bool,
 }
 
 fn yes() -> bool {
@@ -113,16 +179,24 @@ impl FaultSet {
         self.active.clear();
     }
 
-    /// Take the faults that apply to one request (everything except `RefuseConnections`),
-    /// counting down their `times`. Write-only faults (`ConcurrentWriter`) are taken only
-    /// when `is_write`.
+    /// Take the faults that apply to one request (everything except `RefuseConnections` and
+    /// `RejectWrites`, see [`FaultSet::take_reject`]), counting down their `times`. Write-only
+    /// faults (`ConcurrentWriter`, `OtherWriter`) are taken only when `is_write`.
     pub fn take_for_request(&mut self, method: &str, is_write: bool) -> Vec<FaultKind> {
         let mut taken = Vec::new();
         for f in &mut self.active {
-            if matches!(f.kind, FaultKind::RefuseConnections) || !f.matches_method(method) {
+            if matches!(
+                f.kind,
+                FaultKind::RefuseConnections | FaultKind::RejectWrites { .. }
+            ) || !f.matches_method(method)
+            {
                 continue;
             }
-            if matches!(f.kind, FaultKind::ConcurrentWriter { .. }) && !is_write {
+            if matches!(
+                f.kind,
+                FaultKind::ConcurrentWriter { .. } | FaultKind::OtherWriter(_)
+            ) && !is_write
+            {
                 continue;
             }
             taken.push(f.kind.clone());
@@ -132,6 +206,27 @@ impl FaultSet {
         }
         self.active.retain(|f| f.times != Some(0));
         taken
+    }
+
+    /// The first `RejectWrites` fault for this record write whose `contains` occurs in the raw
+    /// body, counted down; returns its `(status, message)`.
+    pub fn take_reject(&mut self, method: &str, raw_body: &str) -> Option<(u16, String)> {
+        let f = self.active.iter_mut().find(|f| {
+            f.matches_method(method)
+                && matches!(&f.kind, FaultKind::RejectWrites { contains, .. } if raw_body.contains(contains.as_str()))
+        })?;
+        let FaultKind::RejectWrites {
+            status, message, ..
+        } = &f.kind
+        else {
+            return None;
+        };
+        let answer = (*status, message.clone());
+        if let Some(n) = f.times.as_mut() {
+            *n = n.saturating_sub(1);
+        }
+        self.active.retain(|f| f.times != Some(0));
+        Some(answer)
     }
 
     /// Should the next accepted connection be closed at once?
@@ -188,5 +283,63 @@ mod tests {
             "reads don't trigger it"
         );
         assert_eq!(set.take_for_request("PATCH", true).len(), 1);
+    }
+
+    #[test]
+    fn other_writer_json_form() {
+        let f: Fault = serde_json::from_str(
+            r#"{"kind":"other_writer","add_boss":"dragon","set_metric":{"name":"calls","value":2.5},
+                "set_fields":{"level":9},"times":1,"method":"PATCH"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.times, Some(1));
+        assert_eq!(f.method.as_deref(), Some("PATCH"));
+        let FaultKind::OtherWriter(w) = &f.kind else {
+            panic!("{f:?}")
+        };
+        assert_eq!(w.add_boss.as_deref(), Some("dragon"));
+        assert_eq!(w.xp, 0);
+        assert!(!w.bump_revision && !w.keep_updated_at);
+        assert_eq!(
+            w.set_metric,
+            Some(MetricValue {
+                name: "calls".into(),
+                value: 2.5
+            })
+        );
+        let back = serde_json::to_value(&f).unwrap();
+        assert_eq!(back["kind"], "other_writer");
+        assert_eq!(back["add_boss"], "dragon");
+        let again: Fault = serde_json::from_value(back).unwrap();
+        assert_eq!(again, f);
+        let mut set = FaultSet::default();
+        set.push(Fault::times(f.kind, 1));
+        assert!(set.take_for_request("GET", false).is_empty());
+        assert_eq!(set.take_for_request("DELETE", true).len(), 1);
+    }
+
+    #[test]
+    fn reject_writes_counts_only_rejections() {
+        let f: Fault = serde_json::from_str(
+            r#"{"kind":"reject_writes","contains":"level","message":"nope","times":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f.kind,
+            FaultKind::RejectWrites {
+                contains: "level".into(),
+                status: 400,
+                message: "nope".into()
+            }
+        );
+        let mut set = FaultSet::default();
+        set.push(f);
+        assert!(set.take_for_request("PATCH", true).is_empty());
+        assert_eq!(set.take_reject("PATCH", r#"{"totalXp":1}"#), None);
+        assert_eq!(
+            set.take_reject("PATCH", r#"{"level":2}"#),
+            Some((400, "nope".to_string()))
+        );
+        assert!(set.active.is_empty());
     }
 }

@@ -17,9 +17,30 @@
 //! - .../filter-arg-processor/utils/validate-and-transform-value-by-field-type.util.ts and
 //!   .../utils/parse-number-value.util.ts (NUMBER/NUMERIC/POSITION: `parseFloat` of the string)
 //! - .../validator-utils/validate-number-field-or-throw.util.ts (NaN -> `Invalid number value NaN for field "k"`)
+//! - .../validator-utils/validate-date-time-field-or-throw.util.ts (twentyhq/twenty `d1340b4`;
+//!   DATE_TIME: `Invalid value 'x' for date-time field "k". Expected format: 'YYYY-MM-DDTHH:mm:ssZ'`,
+//!   INVALID_ARGS_FILTER -> 400; accepted forms in [`super::timestamps::parse_filter_operand`])
 //!
 //! Evaluation mimics the SQL Twenty generates: comparisons against NULL are unknown, so
 //! `neq`/`not(...)` never match a NULL column (three-valued logic).
+//!
+//! DATE_TIME comparisons run against the stored microsecond value. The newest
+//! packages/twenty-server/src/engine/api/graphql/graphql-query-runner/utils/compute-where-condition-parts.ts
+//! (twentyhq/twenty `04ebb83`) widens `eq`, `neq`, `gt` and `lte` by one millisecond so that a
+//! value read from the API (truncated to ms) finds its row:
+//!
+//! | op    | SQL (newest)                           |
+//! |-------|----------------------------------------|
+//! | `eq`  | `f >= v AND f < v + 1ms`               |
+//! | `neq` | `f < v OR f >= v + 1ms`                |
+//! | `gt`  | `f >= v + 1ms`                         |
+//! | `gte` | `f >= v`                               |
+//! | `lt`  | `f < v`                                |
+//! | `lte` | `f < v + 1ms`                          |
+//!
+//! Older versions (`d8c8500`) compare plainly (`=`, `>`, `<=`, ...): [`DateTimeFilterMode::Legacy`],
+//! selected by `FakeConfig::legacy_datetime_filters`. `in` is a plain `IN` in both (the newest
+//! file's `in` branch for DATE_TIME was not read: Unverified).
 
 use std::cmp::Ordering;
 
@@ -29,6 +50,18 @@ use time::OffsetDateTime;
 
 use super::errors::TwentyError;
 use super::metadata::ObjectMeta;
+use super::timestamps;
+
+/// How DATE_TIME comparisons are evaluated (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DateTimeFilterMode {
+    /// Newest Twenty: `eq`/`neq`/`gt`/`lte` widened by one millisecond.
+    #[default]
+    Newest,
+    /// Older Twenty: plain comparisons against the stored microsecond value, so
+    /// `updatedAt[eq]:<ms value from the API>` matches nothing.
+    Legacy,
+}
 
 /// Comparators accepted by parse-base-filter.util.ts (`FilterComparators`), in its order.
 pub const COMPARATORS: [&str; 13] = [
@@ -369,22 +402,65 @@ pub fn validate(filter: &Filter, object: &ObjectMeta) -> Result<(), TwentyError>
                     }
                 }
             }
+            if field.ty == "DATE_TIME" && path.len() == 1 {
+                let items: Vec<&String> = match value {
+                    FilterValue::One(v) => vec![v],
+                    FilterValue::List(vs) => vs.iter().collect(),
+                };
+                for v in items {
+                    if timestamps::parse_filter_operand(v).is_none() {
+                        // validate-date-time-field-or-throw.util.ts (filter-arg-processor,
+                        // `d1340b4`): `inspect(value)` puts a string in single quotes.
+                        return Err(TwentyError::bad_request(&format!(
+                            "Invalid value {} for date-time field \"{key}\". Expected format: 'YYYY-MM-DDTHH:mm:ssZ'",
+                            timestamps::js_inspect(&Value::String(v.clone()))
+                        )));
+                    }
+                }
+            }
             Ok(())
         }
     }
 }
 
 /// Does `record` match? Only a definite `true` matches (SQL WHERE semantics).
+/// DATE_TIME comparisons follow the newest Twenty ([`DateTimeFilterMode::Newest`]).
 pub fn matches(filter: &Filter, record: &Value, object: &ObjectMeta) -> bool {
-    eval(filter, record, object) == Some(true)
+    matches_in(filter, record, object, DateTimeFilterMode::Newest)
 }
 
-fn eval(filter: &Filter, record: &Value, object: &ObjectMeta) -> Option<bool> {
+/// [`matches()`] with an explicit DATE_TIME comparison mode.
+pub fn matches_in(
+    filter: &Filter,
+    record: &Value,
+    object: &ObjectMeta,
+    mode: DateTimeFilterMode,
+) -> bool {
+    eval(filter, record, object, mode) == Some(true)
+}
+
+/// Does any condition of the filter name `field` (as its first path segment)? Twenty's
+/// `applyDeletedAtToBuilder` lifts the implicit `deletedAt IS NULL` of reads when the filter
+/// mentions `deletedAt` anywhere.
+pub fn mentions_field(filter: &Filter, field: &str) -> bool {
+    match filter {
+        Filter::And(items) | Filter::Or(items) => items.iter().any(|f| mentions_field(f, field)),
+        Filter::Not(inner) => mentions_field(inner, field),
+        Filter::Leaf { path, .. } => path.first().is_some_and(|p| p == field),
+    }
+}
+
+fn eval(
+    filter: &Filter,
+    record: &Value,
+    object: &ObjectMeta,
+    mode: DateTimeFilterMode,
+) -> Option<bool> {
     match filter {
         Filter::And(items) => {
             let mut unknown = false;
             for f in items {
-                match eval(f, record, object) {
+                match eval(f, record, object, mode) {
                     Some(false) => return Some(false),
                     None => unknown = true,
                     Some(true) => {}
@@ -399,7 +475,7 @@ fn eval(filter: &Filter, record: &Value, object: &ObjectMeta) -> Option<bool> {
         Filter::Or(items) => {
             let mut unknown = false;
             for f in items {
-                match eval(f, record, object) {
+                match eval(f, record, object, mode) {
                     Some(true) => return Some(true),
                     None => unknown = true,
                     Some(false) => {}
@@ -411,8 +487,8 @@ fn eval(filter: &Filter, record: &Value, object: &ObjectMeta) -> Option<bool> {
                 Some(false)
             }
         }
-        Filter::Not(inner) => eval(inner, record, object).map(|b| !b),
-        Filter::Leaf { path, op, value } => eval_leaf(path, op, value, record, object),
+        Filter::Not(inner) => eval(inner, record, object, mode).map(|b| !b),
+        Filter::Leaf { path, op, value } => eval_leaf(path, op, value, record, object, mode),
     }
 }
 
@@ -444,7 +520,15 @@ fn compare(actual: &Value, operand: &str, ty: &str) -> Option<Ordering> {
         Value::Null => return None,
         other => other.to_string(),
     };
-    if ty == "DATE_TIME" || ty == "DATE" {
+    if ty == "DATE_TIME" {
+        if let (Some(x), Some(y)) = (
+            timestamps::parse_stored(&a),
+            timestamps::parse_stored(operand),
+        ) {
+            return Some(x.cmp(&y));
+        }
+    }
+    if ty == "DATE" {
         if let (Ok(x), Ok(y)) = (
             OffsetDateTime::parse(&a, &Rfc3339),
             OffsetDateTime::parse(operand, &Rfc3339),
@@ -492,12 +576,30 @@ fn like(text: &str, pattern: &str, case_insensitive: bool) -> bool {
     pi == p.len()
 }
 
+/// Newest DATE_TIME comparison (compute-where-condition-parts.ts `04ebb83`): the stored value
+/// `x` against the window `[v, v + 1ms)`. `None` when either side does not parse.
+fn eval_datetime_newest(actual: &Value, op: &str, operand: &str) -> Option<bool> {
+    const MS: i128 = 1_000_000;
+    let x = timestamps::parse_stored(actual.as_str()?)?;
+    let v = timestamps::parse_stored(operand)?;
+    Some(match op {
+        "eq" => v <= x && x < v + MS,
+        "neq" => x < v || x >= v + MS,
+        "gt" => x >= v + MS,
+        "gte" => x >= v,
+        "lt" => x < v,
+        "lte" => x < v + MS,
+        _ => return None,
+    })
+}
+
 fn eval_leaf(
     path: &[String],
     op: &str,
     value: &FilterValue,
     record: &Value,
     object: &ObjectMeta,
+    mode: DateTimeFilterMode,
 ) -> Option<bool> {
     let actual = lookup(record, path);
     let ty = field_type(object, path);
@@ -519,6 +621,14 @@ fn eval_leaf(
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
+    if ty == "DATE_TIME"
+        && mode == DateTimeFilterMode::Newest
+        && matches!(op, "eq" | "neq" | "gt" | "gte" | "lt" | "lte")
+    {
+        if let Some(hit) = eval_datetime_newest(actual, op, one) {
+            return Some(hit);
+        }
+    }
     match op {
         "eq" => Some(compare(actual, one, ty)? == Ordering::Equal),
         "neq" => Some(compare(actual, one, ty)? != Ordering::Equal),
@@ -712,6 +822,56 @@ mod tests {
             &parse_filter_rest("syncRevision[is]:NULL").unwrap(),
             &r,
             &o
+        ));
+    }
+
+    /// compute-where-condition-parts.ts: newest (`04ebb83`) one-millisecond windows vs older
+    /// (`d8c8500`) plain comparisons, against a stored microsecond value.
+    #[test]
+    fn datetime_windows_newest_and_legacy() {
+        let o = object();
+        let r = json!({"id": "A", "updatedAt": "2026-11-25T14:57:22.278391Z"});
+        let check = |f: &str, mode| matches_in(&parse_filter_rest(f).unwrap(), &r, &o, mode);
+        use DateTimeFilterMode::{Legacy, Newest};
+        let t = "2026-11-25T14:57:22.278Z";
+        for (op, newest, legacy) in [
+            ("eq", true, false),
+            ("neq", false, true),
+            ("gt", false, true),
+            ("gte", true, true),
+            ("lt", false, false),
+            ("lte", true, false),
+        ] {
+            let f = format!("updatedAt[{op}]:{t}");
+            assert_eq!(check(&f, Newest), newest, "newest {op}");
+            assert_eq!(check(&f, Legacy), legacy, "legacy {op}");
+        }
+        let bracket =
+            "and(updatedAt[gte]:2026-11-25T14:57:22.278Z,updatedAt[lt]:2026-11-25T14:57:22.279Z)";
+        assert!(check(bracket, Newest) && check(bracket, Legacy));
+    }
+
+    /// validate-date-time-field-or-throw.util.ts (filter-arg-processor, `d1340b4`).
+    #[test]
+    fn datetime_operands_are_validated() {
+        let o = object();
+        let f = parse_filter_rest("updatedAt[gte]:yesterday").unwrap();
+        let e = validate(&f, &o).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.body.contains(
+            r#"Invalid value 'yesterday' for date-time field \"updatedAt\". Expected format: 'YYYY-MM-DDTHH:mm:ssZ'"#
+        ), "{}", e.body);
+        // date-fns `SSS` reads at most three digits: a microsecond operand is refused.
+        let f = parse_filter_rest("updatedAt[eq]:2026-11-25T14:57:22.278391Z").unwrap();
+        assert!(validate(&f, &o).is_err());
+        let f =
+            parse_filter_rest("and(updatedAt[lt]:\"2026-11-25T14:57:22.278Z\",deletedAt[is]:NULL)")
+                .unwrap();
+        assert!(validate(&f, &o).is_ok());
+        assert!(mentions_field(&f, "deletedAt"));
+        assert!(!mentions_field(
+            &parse_filter_rest("not(totalXp[eq]:1)").unwrap(),
+            "deletedAt"
         ));
     }
 

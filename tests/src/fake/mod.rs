@@ -1,6 +1,16 @@
 //! A fake Twenty CRM server for RepXP's tests: the records and metadata REST APIs RepXP uses,
 //! Twenty's error bodies, per-workspace rate limiting, and injectable faults.
-//! Every shape cites the Twenty source file it follows; see docs/twenty-api.md.
+//! Every shape cites the Twenty source file it follows; see docs/twenty-api.md and
+//! /work/twenty-research.md.
+//!
+//! Records endpoints (`records.rs`): find-many, find-one, create, update one/many, soft delete /
+//! destroy one/many (`DELETE`, `?soft_delete=true`), restore one/many (`PATCH …/restore`).
+//! Trashed records (`deletedAt` set) stay stored: reads leave them out unless the filter
+//! mentions `deletedAt`, updates still match them, and they keep their unique values.
+//!
+//! Timestamps (`timestamps.rs`): DATE_TIME values are stored with microseconds, as Postgres
+//! `timestamptz` holds them, and every record in every API answer is rendered with milliseconds.
+//! [`FakeTwenty::records`] returns rendered records; [`FakeTwenty::stored_records`] the stored ones.
 
 mod admin;
 pub mod errors;
@@ -10,6 +20,7 @@ pub mod metadata;
 pub mod rate_limit;
 mod records;
 mod server;
+pub mod timestamps;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -23,16 +34,20 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, MetricValue, OtherWrite};
+pub use filter::DateTimeFilterMode;
 pub use metadata::SchemaPreset;
 pub use rate_limit::{Clock, ManualClock, RateLimitStyle, SystemClock};
 
+use errors::TwentyError;
 use faults::FaultSet;
-use metadata::Schema;
+use metadata::{ObjectMeta, Schema};
 use rate_limit::TokenBucket;
+use timestamps::Stamper;
 
-/// `updatedAt`-style timestamp: ISO 8601, milliseconds, `Z`
-/// (DATE_TIME columns are timestamptz(3) and serialized with `toISOString()`).
+/// A millisecond instant as the API prints DATE_TIME values: ISO 8601, milliseconds, `Z`
+/// (`Date.toISOString()` of the node-postgres `Date`; the stored `timestamptz` has microseconds,
+/// see `timestamps.rs`). Also used for metadata `createdAt`/`updatedAt`.
 pub fn iso_ms(ms: u64) -> String {
     let nanos = i128::from(ms) * 1_000_000;
     let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -78,8 +93,13 @@ pub struct FakeConfig {
     /// Window in milliseconds (default 60 000).
     pub rate_window_ms: u64,
     pub rate_limit_style: RateLimitStyle,
-    /// Time source for rate limiting and timestamps (default: the system clock).
+    /// Time source for rate limiting and timestamps (default: the system clock). Record stamps
+    /// add microseconds from a per-server counter (`timestamps::Stamper`).
     pub clock: Arc<dyn Clock>,
+    /// Evaluate DATE_TIME filters like older Twenty: plain comparisons against the stored
+    /// microsecond value, so `updatedAt[eq]:<ms value from the API>` matches nothing. Default
+    /// false: the newest one-millisecond windows (compute-where-condition-parts.ts `04ebb83`).
+    pub legacy_datetime_filters: bool,
 }
 
 impl Default for FakeConfig {
@@ -95,6 +115,7 @@ impl Default for FakeConfig {
             rate_window_ms: 60_000,
             rate_limit_style: RateLimitStyle::Legacy,
             clock: Arc::new(SystemClock),
+            legacy_datetime_filters: false,
         }
     }
 }
@@ -111,6 +132,7 @@ impl fmt::Debug for FakeConfig {
             .field("rate_limit", &self.rate_limit)
             .field("rate_window_ms", &self.rate_window_ms)
             .field("rate_limit_style", &self.rate_limit_style)
+            .field("legacy_datetime_filters", &self.legacy_datetime_filters)
             .finish_non_exhaustive()
     }
 }
@@ -123,8 +145,9 @@ pub struct Stats {
     /// By HTTP method: "GET", "POST", "PATCH", ...
     pub by_method: BTreeMap<String, u64>,
     /// By endpoint kind: "find_many", "find_one", "create_one", "update_one", "update_many",
+    /// "delete_one", "delete_many" (soft delete and destroy), "restore_one", "restore_many",
     /// "metadata_list_objects", "metadata_get_object", "metadata_list_fields",
-    /// "metadata_create_object", "metadata_create_field", "other".
+    /// "metadata_create_object", "metadata_create_field", "metadata_graphql", "other".
     pub by_kind: BTreeMap<String, u64>,
     /// Requests answered 429.
     pub rate_limited: u64,
@@ -156,6 +179,9 @@ pub(crate) struct Inner {
     pub stats: Stats,
     pub bucket: TokenBucket,
     pub next_position: f64,
+    /// `CURRENT_TIMESTAMP` with microseconds.
+    pub stamper: Stamper,
+    pub datetime_mode: DateTimeFilterMode,
 }
 
 pub(crate) struct Shared {
@@ -189,6 +215,12 @@ impl Shared {
                 config.rate_limit_style,
             ),
             next_position: 0.0,
+            stamper: Stamper::default(),
+            datetime_mode: if config.legacy_datetime_filters {
+                DateTimeFilterMode::Legacy
+            } else {
+                DateTimeFilterMode::Newest
+            },
         }
     }
 
@@ -214,7 +246,8 @@ impl Shared {
         *self.lock() = Self::fresh_inner(&self.config);
     }
 
-    pub fn rep_records(&self) -> Vec<Value> {
+    /// Stored `repProgression` records (microsecond timestamps), trashed ones included.
+    pub fn stored_rep_records(&self) -> Vec<Value> {
         self.lock()
             .records
             .get("repProgressions")
@@ -222,22 +255,54 @@ impl Shared {
             .unwrap_or_default()
     }
 
-    /// Seed a record of `repProgression` (fields are stored as given, without validation).
-    pub fn insert_record(&self, fields: &Value) -> Value {
+    /// `repProgression` records as the API prints them; `live_only` leaves the trash out.
+    pub fn rendered_rep_records(&self, live_only: bool) -> Vec<Value> {
         let now = self.now_ms();
-        let mut inner = self.lock();
-        let object = inner
+        let inner = self.lock();
+        let object = Self::rep_object(&inner, now);
+        inner
+            .records
+            .get("repProgressions")
+            .map(|rows| {
+                rows.iter()
+                    .filter(|r| !live_only || r.get("deletedAt").is_none_or(Value::is_null))
+                    .map(|r| timestamps::render_record(&object, r))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn rep_object(inner: &Inner, now_ms: u64) -> ObjectMeta {
+        inner
             .schema
             .by_plural("repProgressions")
             .cloned()
-            .unwrap_or_else(|| metadata::ObjectMeta::rep_progression(&SchemaPreset::Full, now));
+            .unwrap_or_else(|| metadata::ObjectMeta::rep_progression(&SchemaPreset::Full, now_ms))
+    }
+
+    /// Seed a record of `repProgression`: fields are stored as given, without validation, except
+    /// that parseable DATE_TIME text is normalized to the stored microsecond form. Returns the
+    /// record rendered as the API prints it.
+    pub fn insert_record(&self, fields: &Value) -> Value {
+        let now = self.now_ms();
+        let mut inner = self.lock();
+        let object = Self::rep_object(&inner, now);
         inner.next_position += 1.0;
-        let data: Map<String, Value> = fields.as_object().cloned().unwrap_or_default();
+        let mut data: Map<String, Value> = fields.as_object().cloned().unwrap_or_default();
+        for (k, v) in data.iter_mut() {
+            let is_datetime = object.field(k).is_some_and(|f| f.ty == "DATE_TIME");
+            if let (true, Some(s)) = (is_datetime, v.as_str()) {
+                if let Some(n) = timestamps::normalize_written(s) {
+                    *v = Value::String(n);
+                }
+            }
+        }
+        let stamp = inner.stamper.next(now);
         let record = records::build_record(
             &object,
             &data,
             &self.config.api_key_name,
-            &iso_ms(now),
+            &stamp,
             inner.next_position,
         );
         inner
@@ -245,7 +310,15 @@ impl Shared {
             .entry(object.name_plural.clone())
             .or_default()
             .push(record.clone());
-        record
+        timestamps::render_record(&object, &record)
+    }
+
+    /// Run `f` on the `repProgression` object under the lock (`None` if the schema has none).
+    fn with_rep<T>(&self, f: impl FnOnce(&mut Inner, &ObjectMeta, u64) -> T) -> Option<T> {
+        let now = self.now_ms();
+        let mut inner = self.lock();
+        let object = inner.schema.by_plural("repProgressions").cloned()?;
+        Some(f(&mut inner, &object, now))
     }
 }
 
@@ -301,16 +374,91 @@ impl FakeTwenty {
         self.shared.lock().faults.active.clone()
     }
 
-    /// All `repProgressions` records, in creation order.
+    /// Every stored `repProgression` record, in creation order, trashed ones included
+    /// (check `deletedAt`), rendered as the API prints them (DATE_TIME values in milliseconds).
     pub fn records(&self) -> Vec<Value> {
-        self.shared.rep_records()
+        self.shared.rendered_rep_records(false)
+    }
+
+    /// The `repProgression` records not in the trash, rendered, in creation order.
+    pub fn live_records(&self) -> Vec<Value> {
+        self.shared.rendered_rep_records(true)
+    }
+
+    /// Every `repProgression` record as stored: DATE_TIME values with microseconds
+    /// (`2026-11-25T14:57:22.278391Z`), trashed ones included.
+    pub fn stored_records(&self) -> Vec<Value> {
+        self.shared.stored_rep_records()
+    }
+
+    /// A record (e.g. from [`FakeTwenty::stored_records`]) as the API prints it.
+    pub fn rendered(&self, record: &Value) -> Value {
+        let now = self.shared.now_ms();
+        let inner = self.shared.lock();
+        timestamps::render_record(&Shared::rep_object(&inner, now), record)
+    }
+
+    /// Another writer's update-one on a `repProgression`, with the same rules as
+    /// `PATCH /rest/repProgressions/{id}`: validated, trashed records included (they stay
+    /// trashed), `updatedAt` stamped unless `fields` sets it. Not counted in [`Stats`], not
+    /// rate-limited, never faulted. Returns the rendered record; `None` for an unknown id.
+    ///
+    /// # Panics
+    /// If Twenty would reject the update (unknown field, invalid value, duplicate `repEmail`);
+    /// use [`FakeTwenty::try_patch_record`] to get the error instead.
+    pub fn patch_record(&self, id: &str, fields: Value) -> Option<Value> {
+        match self.try_patch_record(id, fields) {
+            Ok(v) => Some(v),
+            Err(e) if e.status == 404 => None,
+            Err(e) => panic!("patch_record({id}) rejected: {} {}", e.status, e.body),
+        }
+    }
+
+    /// [`FakeTwenty::patch_record`] returning Twenty's error (404 "Record not found" for an
+    /// unknown id, 400 for invalid data or a duplicate).
+    pub fn try_patch_record(&self, id: &str, fields: Value) -> Result<Value, TwentyError> {
+        self.shared
+            .with_rep(|inner, object, now| {
+                records::update_one_record(inner, object, id, &fields, now)
+            })
+            .unwrap_or_else(|| Err(TwentyError::record_not_found()))
+    }
+
+    /// Soft delete, as `DELETE /rest/repProgressions/{id}?soft_delete=true` (not counted): stamps
+    /// `deletedAt` and `updatedAt`. False for an unknown or already-trashed id.
+    pub fn soft_delete(&self, id: &str) -> bool {
+        self.shared
+            .with_rep(|inner, object, now| {
+                records::delete_one(inner, object, id, true, now).is_ok()
+            })
+            .unwrap_or(false)
+    }
+
+    /// Destroy for good, as `DELETE /rest/repProgressions/{id}` (not counted); works on trashed
+    /// records. False for an unknown id.
+    pub fn destroy(&self, id: &str) -> bool {
+        self.shared
+            .with_rep(|inner, object, now| {
+                records::delete_one(inner, object, id, false, now).is_ok()
+            })
+            .unwrap_or(false)
+    }
+
+    /// Restore, as `PATCH /rest/repProgressions/{id}/restore` (not counted): `deletedAt` null,
+    /// `updatedAt` stamped. True for any known id (a live record is only re-stamped, as the
+    /// endpoint does); false for an unknown id.
+    pub fn restore(&self, id: &str) -> bool {
+        self.shared
+            .with_rep(|inner, object, now| records::restore_one(inner, object, id, now).is_ok())
+            .unwrap_or(false)
     }
 
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats.clone()
     }
 
-    /// Seed a `repProgression` record; returns the full stored record (with id, timestamps...).
+    /// Seed a `repProgression` record (stored as given, DATE_TIME text normalized); returns the
+    /// full record (with id, timestamps...) rendered as the API prints it.
     pub fn insert_record(&self, fields: Value) -> Value {
         self.shared.insert_record(&fields)
     }
@@ -342,3 +490,5 @@ impl Drop for FakeTwenty {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trash_time_tests;

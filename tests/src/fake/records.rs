@@ -1,22 +1,45 @@
-//! The records REST API (`/rest/{namePlural}` and `/rest/{namePlural}/{id}`).
+//! The records REST API (`/rest/{namePlural}`, `/rest/{namePlural}/{id}` and the restore routes).
 //!
 //! Routing: packages/twenty-server/src/engine/api/rest/core/controllers/rest-api-core.controller.ts
-//! (GET -> 200, POST -> 201, PATCH -> 200) and
+//! (`0a0ec6a`: GET -> 200, POST -> 201, PATCH -> 200, DELETE -> 200, `PATCH *path/restore` -> 200
+//! and declared before `PATCH *path`, so `/rest/{plural}/restore` is restore-many) and
 //! packages/twenty-server/src/engine/api/rest/core/services/rest-api-core.service.ts
-//! (PATCH with an id -> update one, without -> update many).
+//! (`1b037d4`: PATCH with an id -> update one, without -> update many; DELETE: `soft_delete=true`
+//! -> soft delete, anything else -> destroy, each one/many by the presence of an id).
+//! The soft-delete flag: packages/twenty-server/src/engine/api/rest/input-request-parsers/soft-delete-parser-utils/parse-soft-delete-rest-request.util.ts
+//! (`01c5e99`: only the exact text `true` counts).
+//!
+//! Trash (`deletedAt` set), newest Twenty:
+//! - Reads (find-many, find-one) add `deletedAt IS NULL` unless the filter mentions `deletedAt`
+//!   anywhere: packages/twenty-server/src/engine/api/common/common-query-runners/common-find-many-query-runner.service.ts
+//!   (`442e2cd`, `applyDeletedAtToBuilder`) and
+//!   packages/twenty-server/src/engine/twenty-orm/query-builder/__tests__/workspace-select-query-builder-where.spec.ts.
+//!   find-one filters on `id` only, so a trashed id is 404.
+//! - Updates and restores match trashed rows (no `deletedAt` predicate on mutations):
+//!   packages/twenty-server/src/engine/api/common/common-query-runners/utils/build-mutation-query-builder.util.ts
+//!   (`785be17`: "TypeORM auto-injects `deletedAt IS NULL` for SELECT-typed queries but not for
+//!   mutation-typed ones") and packages/twenty-server/src/engine/twenty-orm/sql/utils/build-mutation-statement.util.ts.
+//!   An update leaves the row in the trash.
+//! - Soft delete matches live rows only (`0cb4db3` of build-mutation-statement.util.ts adds
+//!   `"deletedAt" IS NULL` for `soft-delete`), so trashing a trashed record is 404.
+//! - Unique indexes are not partial: a trashed record keeps its value reserved
+//!   (packages/twenty-server/src/engine/metadata-modules/flat-field-metadata/utils/generate-index-for-flat-field-metadata.util.ts,
+//!   `44697aa`: `indexWhereClause: null`).
+//!
+//! Every record in every answer goes through [`render_record`]: DATE_TIME values are stored with
+//! microseconds and printed with milliseconds (see `timestamps.rs`).
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::errors::{ordered, TwentyError};
-use super::filter::{self, Filter};
+use super::filter::{self, DateTimeFilterMode, Filter};
 use super::metadata::ObjectMeta;
-use super::{iso_ms, js_number, Inner};
+use super::timestamps::{self, render_record};
+use super::{js_number, Inner};
 
 /// Cursor text for a record id: base64 of `{"id":"..."}`. Clients must treat it as opaque.
 pub fn cursor_for(id: &str) -> String {
@@ -87,15 +110,11 @@ fn envelope(key: &str, payload: &Value) -> String {
     format!("{{\"data\":{{{}:{}}}}}", ordered(key), payload)
 }
 
-fn normalize_datetime(v: &str) -> Option<String> {
-    let t = OffsetDateTime::parse(v, &Rfc3339).ok()?;
-    let ms = (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
-    Some(iso_ms(ms))
-}
-
 /// Validate written data against the object's fields; returns the values to store.
 /// Unknown key message: data-arg-processor.service.ts (INVALID_ARGS_DATA -> 400).
-/// Per-type messages below are the fake's own (not read from Twenty's coercer utils).
+/// DATE_TIME: packages/twenty-server/src/engine/api/common/common-args-processors/data-arg-processor/validator-utils/validate-date-time-field-or-throw.util.ts
+/// (`8d24ebb`), stored rounded to microseconds. Other per-type messages are the fake's own (not
+/// read from Twenty's coercer utils).
 pub fn validate_data(object: &ObjectMeta, body: &Value) -> Result<Map<String, Value>, TwentyError> {
     let Some(data) = body.as_object() else {
         return Err(TwentyError::bad_request(
@@ -127,8 +146,16 @@ pub fn validate_data(object: &ObjectMeta, body: &Value) -> Result<Map<String, Va
                 js_number(n)
             }
             ("BOOLEAN", Value::Bool(_)) => value.clone(),
-            ("DATE_TIME", Value::String(s)) => {
-                Value::String(normalize_datetime(s).ok_or_else(invalid)?)
+            ("DATE_TIME", _) => {
+                match value.as_str().and_then(timestamps::normalize_written) {
+                    Some(v) => Value::String(v),
+                    None => {
+                        return Err(TwentyError::bad_request(&format!(
+                            "Invalid value {} for date-time field \"{key}\". Expected format: 'YYYY-MM-DDTHH:mm:ssZ'",
+                            timestamps::js_inspect(value)
+                        )))
+                    }
+                }
             }
             ("DATE", Value::String(_)) => value.clone(),
             ("RAW_JSON" | "ACTOR" | "SELECT", _) => value.clone(),
@@ -153,19 +180,45 @@ fn parse_filter_param(
     }
 }
 
-fn matching<'a>(records: &'a [Value], f: &Option<Filter>, object: &ObjectMeta) -> Vec<&'a Value> {
-    records
-        .iter()
-        .filter(|r| r.get("deletedAt").is_none_or_null())
-        .filter(|r| passes(f, r, object))
-        .collect()
+/// Which rows a statement can see.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// SELECT: live rows only, unless the filter mentions `deletedAt`.
+    Read,
+    /// UPDATE / DELETE / restore: every row.
+    Mutation,
+    /// Soft delete: live rows only.
+    SoftDelete,
 }
 
-fn passes(f: &Option<Filter>, record: &Value, object: &ObjectMeta) -> bool {
-    match f {
-        None => true,
-        Some(f) => filter::matches(f, record, object),
-    }
+fn is_trashed(record: &Value) -> bool {
+    !record.get("deletedAt").is_none_or_null()
+}
+
+fn matching_indices(
+    records: &[Value],
+    f: &Option<Filter>,
+    object: &ObjectMeta,
+    mode: DateTimeFilterMode,
+    scope: Scope,
+) -> Vec<usize> {
+    let live_only = match scope {
+        Scope::Read => !f
+            .as_ref()
+            .is_some_and(|f| filter::mentions_field(f, "deletedAt")),
+        Scope::Mutation => false,
+        Scope::SoftDelete => true,
+    };
+    records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !(live_only && is_trashed(r)))
+        .filter(|(_, r)| match f {
+            None => true,
+            Some(f) => filter::matches_in(f, r, object, mode),
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 trait NullExt {
@@ -181,6 +234,9 @@ impl NullExt for Option<&Value> {
     }
 }
 
+/// A unique value already held by another row, trashed rows included (the index is not
+/// partial: generate-index-for-flat-field-metadata.util.ts `indexWhereClause: null`; issue
+/// #24227 "that's expected, please hard delete the soft deleted row").
 fn unique_violation(
     object: &ObjectMeta,
     records: &[Value],
@@ -192,9 +248,7 @@ fn unique_violation(
             continue;
         };
         let clash = records.iter().any(|r| {
-            r.get("id").and_then(Value::as_str) != skip_id
-                && r.get("deletedAt").is_none_or_null()
-                && r.get(&field.name) == Some(v)
+            r.get("id").and_then(Value::as_str) != skip_id && r.get(&field.name) == Some(v)
         });
         if clash {
             // TwentyORMException DUPLICATE_ENTRY_DETECTED, mapped to 400 by
@@ -207,6 +261,8 @@ fn unique_violation(
 }
 
 /// Build a full record: every field of the object, standard values, then `data`.
+/// `now` is the stored (microsecond) stamp for `createdAt` and `updatedAt` (column default
+/// `now()`); values in `data` win, so a body may set `createdAt`/`updatedAt` itself.
 pub fn build_record(
     object: &ObjectMeta,
     data: &Map<String, Value>,
@@ -244,6 +300,8 @@ pub struct ListParams<'a> {
 /// `GET /rest/{plural}` -> 200 `{"data":{plural:[...]},"totalCount":n,"pageInfo":{...}}`.
 /// Source: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-find-many.handler.ts
 /// (`formatRestResponse`; `depth` only selects relations, which this object has none of).
+/// Trashed records are left out unless the filter mentions `deletedAt`
+/// (`deletedAt[is]:NOT_NULL` lists the trash, `or(deletedAt[is]:NULL,deletedAt[is]:NOT_NULL)` both).
 pub fn find_many(
     inner: &Inner,
     object: &ObjectMeta,
@@ -263,7 +321,10 @@ pub fn find_many(
     };
     let empty = Vec::new();
     let all = inner.records.get(&object.name_plural).unwrap_or(&empty);
-    let mut rows = matching(all, &f, object);
+    let mut rows: Vec<&Value> = matching_indices(all, &f, object, inner.datetime_mode, Scope::Read)
+        .into_iter()
+        .map(|i| &all[i])
+        .collect();
     sort_rows(&mut rows, p.params.get("order_by").map(String::as_str));
     let total = rows.len();
     let start = match p.params.get("starting_after").and_then(|c| cursor_id(c)) {
@@ -273,7 +334,12 @@ pub fn find_many(
             .map_or(0, |i| i + 1),
         None => 0,
     };
-    let page: Vec<&Value> = rows.iter().skip(start).take(limit).copied().collect();
+    let page: Vec<Value> = rows
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|r| render_record(object, r))
+        .collect();
     let ids: Vec<&str> = page
         .iter()
         .filter_map(|r| r.get("id").and_then(Value::as_str))
@@ -332,27 +398,36 @@ fn cmp_json(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     }
 }
 
-fn find_index(inner: &Inner, object: &ObjectMeta, id: &str) -> Option<usize> {
+/// Index of the record with `id`; `live_only` leaves trashed records out.
+fn find_index(inner: &Inner, object: &ObjectMeta, id: &str, live_only: bool) -> Option<usize> {
     inner
         .records
         .get(&object.name_plural)?
         .iter()
         .position(|r| {
-            r.get("id").and_then(Value::as_str) == Some(id) && r.get("deletedAt").is_none_or_null()
+            r.get("id").and_then(Value::as_str) == Some(id) && !(live_only && is_trashed(r))
         })
 }
 
-/// `GET /rest/{plural}/{id}` -> 200 `{"data":{singular:{...}}}`; unknown id -> 404 "Record not found".
-/// Source: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-find-one.handler.ts.
+/// `GET /rest/{plural}/{id}` -> 200 `{"data":{singular:{...}}}`; unknown or trashed id -> 404
+/// "Record not found".
+/// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-find-one.handler.ts,
+/// packages/twenty-server/src/engine/api/common/common-query-runners/common-find-one-query-runner.service.ts
+/// (`57bddbd`: filter on `id` only, so `deletedAt IS NULL` applies) and the spec
+/// packages/twenty-server/test/integration/rest/suites/rest-api-core-find-one.integration-spec.ts (`12cb8dc`).
 pub fn find_one(inner: &Inner, object: &ObjectMeta, id: &str) -> Result<String, TwentyError> {
-    let i = find_index(inner, object, id).ok_or_else(TwentyError::record_not_found)?;
+    let i = find_index(inner, object, id, true).ok_or_else(TwentyError::record_not_found)?;
     let record = &inner.records[&object.name_plural][i];
-    Ok(envelope(&object.name_singular, record))
+    Ok(envelope(
+        &object.name_singular,
+        &render_record(object, record),
+    ))
 }
 
 /// `POST /rest/{plural}` -> 201 `{"data":{"create<Singular>":{...}}}`.
 /// Source: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-create-one.handler.ts
 /// (`formatRestResponse`) and rest-api-core.controller.ts (`res.status(201)`).
+/// A `repEmail` held by a trashed record is a duplicate too (non-partial unique index).
 pub fn create_one(
     inner: &mut Inner,
     object: &ObjectMeta,
@@ -375,16 +450,11 @@ pub fn create_one(
         return Err(e);
     }
     inner.next_position += 1.0;
-    let record = build_record(
-        object,
-        &data,
-        key_name,
-        &iso_ms(now_ms),
-        inner.next_position,
-    );
+    let now = inner.stamper.next(now_ms);
+    let record = build_record(object, &data, key_name, &now, inner.next_position);
     let text = envelope(
         &format!("create{}", capitalize(&object.name_singular)),
-        &record,
+        &render_record(object, &record),
     );
     inner
         .records
@@ -394,6 +464,9 @@ pub fn create_one(
     Ok(text)
 }
 
+/// Set `data` on a stored record; `updatedAt = now` unless `data` sets `updatedAt` itself
+/// (workspace-mutation-query-builder.ts `b2fef50`: "should not append updatedAt maintenance when
+/// the caller sets updatedAt itself").
 fn apply(record: &mut Value, data: &Map<String, Value>, now: &str) {
     if let Some(r) = record.as_object_mut() {
         for (k, v) in data {
@@ -408,8 +481,35 @@ fn apply(record: &mut Value, data: &Map<String, Value>, now: &str) {
     }
 }
 
+/// Update one record (trashed ones included; it stays in the trash) and return it rendered.
+/// Unknown id -> 404 "Record not found". Shared by `PATCH /rest/{plural}/{id}` and
+/// `FakeTwenty::patch_record`.
+pub fn update_one_record(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    id: &str,
+    body: &Value,
+    now_ms: u64,
+) -> Result<Value, TwentyError> {
+    let data = validate_data(object, body)?;
+    let i = find_index(inner, object, id, false).ok_or_else(TwentyError::record_not_found)?;
+    if let Some(e) = unique_violation(object, &inner.records[&object.name_plural], &data, Some(id))
+    {
+        return Err(e);
+    }
+    let now = inner.stamper.next(now_ms);
+    let rows = inner.records.entry(object.name_plural.clone()).or_default();
+    apply(&mut rows[i], &data, &now);
+    Ok(render_record(object, &rows[i]))
+}
+
 /// `PATCH /rest/{plural}/{id}` -> 200 `{"data":{"update<Singular>":{...}}}`.
-/// Source: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-update-one.handler.ts.
+/// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-update-one.handler.ts and
+/// packages/twenty-server/src/engine/api/common/common-query-runners/common-update-one-query-runner.service.ts
+/// (`5eae7b0`: update-many on `id[eq]`, RECORD_NOT_FOUND -> 404 only when no row came back). A
+/// trashed record is updated and stays trashed (PR #13425 "updateOne/Many works on soft deleted
+/// records"). The old handler (`999629c`, spec rest-api-core-update.integration-spec.ts `f0f12a0`)
+/// answered 400 `EntityNotFoundError` instead; the fake follows the newest.
 pub fn update_one(
     inner: &mut Inner,
     object: &ObjectMeta,
@@ -417,26 +517,28 @@ pub fn update_one(
     body: &Value,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
-    let data = validate_data(object, body)?;
-    let i = find_index(inner, object, id).ok_or_else(TwentyError::record_not_found)?;
-    if let Some(e) = unique_violation(object, &inner.records[&object.name_plural], &data, Some(id))
-    {
-        return Err(e);
-    }
-    let now = iso_ms(now_ms);
-    let rows = inner.records.entry(object.name_plural.clone()).or_default();
-    apply(&mut rows[i], &data, &now);
+    let record = update_one_record(inner, object, id, body, now_ms)?;
     Ok(envelope(
         &format!("update{}", capitalize(&object.name_singular)),
-        &rows[i],
+        &record,
     ))
+}
+
+/// `A non-empty filter is required for a bulk mutation` (INVALID_ARGS_FILTER -> 400), thrown by
+/// `runFilteredMutation` in
+/// packages/twenty-server/src/engine/api/common/common-query-runners/common-base-query-runner.service.ts
+/// (newest, PR #24746) for every bulk update / soft delete / restore.
+fn empty_bulk_filter() -> TwentyError {
+    TwentyError::bad_request("A non-empty filter is required for a bulk mutation")
 }
 
 /// `PATCH /rest/{plural}?filter=...` -> 200 `{"data":{"update<Plural>":[...]}}`, exactly the rows
 /// the single `UPDATE ... WHERE <filter> RETURNING ...` changed (`[]` when none matched).
 /// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-update-many.handler.ts and
 /// packages/twenty-server/src/engine/api/common/common-query-runners/common-update-many-query-runner.service.ts.
-/// Without `filter`, the parser yields `{}` and every row is updated, as in Twenty.
+/// Trashed rows match too (no `deletedAt` predicate on mutations) and stay trashed.
+/// Without `filter` the newest runner refuses: 400 "A non-empty filter is required for a bulk
+/// mutation" (`runFilteredMutation`, PR #24746). Older versions (`acc0f92`) updated every row.
 pub fn update_many(
     inner: &mut Inner,
     object: &ObjectMeta,
@@ -446,14 +548,12 @@ pub fn update_many(
 ) -> Result<String, TwentyError> {
     let f = parse_filter_param(params, object)?;
     let data = validate_data(object, body)?;
+    if f.is_none() {
+        return Err(empty_bulk_filter());
+    }
+    let mode = inner.datetime_mode;
     let rows = inner.records.entry(object.name_plural.clone()).or_default();
-    let hit: Vec<usize> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.get("deletedAt").is_none_or_null())
-        .filter(|(_, r)| passes(&f, r, object))
-        .map(|(i, _)| i)
-        .collect();
+    let hit = matching_indices(rows, &f, object, mode, Scope::Mutation);
     // One statement: a unique column set on two rows, or clashing with another row, fails whole.
     let sets_unique = object
         .fields
@@ -471,15 +571,193 @@ pub fn update_many(
             return Err(e);
         }
     }
-    let now = iso_ms(now_ms);
+    let now = if hit.is_empty() {
+        String::new()
+    } else {
+        inner.stamper.next(now_ms)
+    };
+    let rows = inner.records.entry(object.name_plural.clone()).or_default();
     let mut changed = Vec::with_capacity(hit.len());
     for i in hit {
         apply(&mut rows[i], &data, &now);
-        changed.push(rows[i].clone());
+        changed.push(render_record(object, &rows[i]));
     }
     Ok(envelope(
         &format!("update{}", capitalize(&object.name_plural)),
         &Value::Array(changed),
+    ))
+}
+
+fn id_of(record: &Value) -> Value {
+    json!({ "id": record.get("id").cloned().unwrap_or(Value::Null) })
+}
+
+/// Soft delete (`deletedAt = updatedAt = CURRENT_TIMESTAMP`, one stamp per statement:
+/// workspace-mutation-query-builder.spec.ts `a36f72e`) or destroy the rows at `indices`;
+/// returns their `{"id":…}` objects in row order.
+fn delete_rows(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    mut indices: Vec<usize>,
+    soft: bool,
+    now_ms: u64,
+) -> Vec<Value> {
+    if indices.is_empty() {
+        return Vec::new();
+    }
+    let now = inner.stamper.next(now_ms);
+    let rows = inner.records.entry(object.name_plural.clone()).or_default();
+    let ids: Vec<Value> = indices.iter().map(|&i| id_of(&rows[i])).collect();
+    if soft {
+        for &i in &indices {
+            if let Some(r) = rows[i].as_object_mut() {
+                r.insert("deletedAt".into(), json!(now));
+                r.insert("updatedAt".into(), json!(now));
+            }
+        }
+    } else {
+        indices.sort_unstable();
+        for &i in indices.iter().rev() {
+            rows.remove(i);
+        }
+    }
+    ids
+}
+
+/// `DELETE /rest/{plural}/{id}?soft_delete=true` (soft) or `DELETE /rest/{plural}/{id}` (destroy)
+/// -> 200 `{"data":{"delete<Singular>":{"id":"…"}}}` (the key is `delete…` for both).
+///
+/// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-delete-one.handler.ts
+/// (newest: `{ id }`; one older version, `0380223`, added a top-level `softDelete: true`, which
+/// the fake does not), .../handlers/rest-api-destroy-one.handler.ts (`d1340b4`, `selectedFields:
+/// { id: true }`) and the spec packages/twenty-server/test/integration/rest/suites/rest-api-core-delete.integration-spec.ts
+/// (`02a1f88`: destroy 200 `deletePerson: { id }`; unknown id 404 NotFoundException "Record not found").
+/// Soft delete of an already-trashed record is 404 (newest: the soft-delete statement matches live
+/// rows only; Inferred. The TypeORM era re-stamped it and answered 200). Destroy works on a
+/// trashed record (no `deletedAt` predicate; Inferred).
+pub fn delete_one(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    id: &str,
+    soft: bool,
+    now_ms: u64,
+) -> Result<String, TwentyError> {
+    let i = find_index(inner, object, id, soft).ok_or_else(TwentyError::record_not_found)?;
+    let mut ids = delete_rows(inner, object, vec![i], soft, now_ms);
+    let one = ids.pop().unwrap_or(Value::Null);
+    Ok(envelope(
+        &format!("delete{}", capitalize(&object.name_singular)),
+        &one,
+    ))
+}
+
+/// `DELETE /rest/{plural}?soft_delete=true|…&filter=…` -> 200
+/// `{"data":{"delete<Plural>":[{"id":…},…]}}`. Soft delete applies to live matches only; destroy to
+/// every match. Without `filter`: 400 "Filters are mandatory for bulk delete operations. …" (soft)
+/// or "… bulk destroy operations. …".
+/// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-delete-many.handler.ts and
+/// .../handlers/rest-api-destroy-many.handler.ts (`isEmpty(filter)` -> BadRequestException, full
+/// text below), spec rest-api-core-delete.integration-spec.ts (`02a1f88`, "Filters are mandatory
+/// for bulk delete operations" / "... destroy operations", 400 BadRequestException).
+pub fn delete_many(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    params: &HashMap<String, String>,
+    soft: bool,
+    now_ms: u64,
+) -> Result<String, TwentyError> {
+    let f = parse_filter_param(params, object)?;
+    if f.is_none() {
+        let what = if soft { "delete" } else { "destroy" };
+        return Err(TwentyError::bad_request(&format!(
+            "Filters are mandatory for bulk {what} operations. Please provide at least one filter to prevent accidental deletion of all records."
+        )));
+    }
+    let empty = Vec::new();
+    let rows = inner.records.get(&object.name_plural).unwrap_or(&empty);
+    let scope = if soft {
+        Scope::SoftDelete
+    } else {
+        Scope::Mutation
+    };
+    let hit = matching_indices(rows, &f, object, inner.datetime_mode, scope);
+    let ids = delete_rows(inner, object, hit, soft, now_ms);
+    Ok(envelope(
+        &format!("delete{}", capitalize(&object.name_plural)),
+        &Value::Array(ids),
+    ))
+}
+
+/// `deletedAt = NULL, updatedAt = CURRENT_TIMESTAMP` on the rows at `indices`
+/// (workspace-mutation-query-builder.spec.ts `a36f72e`); returns them rendered.
+fn restore_rows(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    indices: &[usize],
+    now_ms: u64,
+) -> Vec<Value> {
+    if indices.is_empty() {
+        return Vec::new();
+    }
+    let now = inner.stamper.next(now_ms);
+    let rows = inner.records.entry(object.name_plural.clone()).or_default();
+    let mut out = Vec::with_capacity(indices.len());
+    for &i in indices {
+        if let Some(r) = rows[i].as_object_mut() {
+            r.insert("deletedAt".into(), Value::Null);
+            r.insert("updatedAt".into(), json!(now));
+        }
+        out.push(render_record(object, &rows[i]));
+    }
+    out
+}
+
+/// `PATCH /rest/{plural}/{id}/restore` -> 200 `{"data":{"restore<Singular>":{…record…}}}`;
+/// unknown id -> 404 "Record not found".
+/// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-restore-one.handler.ts
+/// (`02e13c8`) and the spec packages/twenty-server/test/integration/rest/suites/rest-api-core-restore.integration-spec.ts
+/// (`ad4d7ca`). Restoring a live record matches it too (mutations have no `deletedAt` predicate)
+/// and only stamps `updatedAt` (Inferred, Unverified).
+pub fn restore_one(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    id: &str,
+    now_ms: u64,
+) -> Result<String, TwentyError> {
+    let i = find_index(inner, object, id, false).ok_or_else(TwentyError::record_not_found)?;
+    let one = restore_rows(inner, object, &[i], now_ms)
+        .pop()
+        .unwrap_or(Value::Null);
+    Ok(envelope(
+        &format!("restore{}", capitalize(&object.name_singular)),
+        &one,
+    ))
+}
+
+/// `PATCH /rest/{plural}/restore?filter=…` -> 200 `{"data":{"restore<Plural>":[…records…]}}`:
+/// every row the filter matches, trashed or not (build-mutation-query-builder.util.ts `785be17`:
+/// the mutation has no `deletedAt IS NULL`, "otherwise `restoreMany` would never find
+/// soft-deleted rows"; live matches returned too: Inferred, Unverified).
+/// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-restore-many.handler.ts
+/// (no REST-level filter check) and spec rest-api-core-restore.integration-spec.ts (`ad4d7ca`).
+/// Without `filter`: 400 "A non-empty filter is required for a bulk mutation" (`runFilteredMutation`).
+pub fn restore_many(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    params: &HashMap<String, String>,
+    now_ms: u64,
+) -> Result<String, TwentyError> {
+    let f = parse_filter_param(params, object)?;
+    if f.is_none() {
+        return Err(empty_bulk_filter());
+    }
+    let empty = Vec::new();
+    let rows = inner.records.get(&object.name_plural).unwrap_or(&empty);
+    let hit = matching_indices(rows, &f, object, inner.datetime_mode, Scope::Mutation);
+    let restored = restore_rows(inner, object, &hit, now_ms);
+    Ok(envelope(
+        &format!("restore{}", capitalize(&object.name_plural)),
+        &Value::Array(restored),
     ))
 }
 

@@ -11,14 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tower_service::Service;
 
 use super::errors::{json_response, TwentyError};
-use super::faults::FaultKind;
-use super::{admin, iso_ms, js_number, metadata, records, Shared};
+use super::faults::{FaultKind, OtherWrite};
+use super::{admin, js_number, metadata, records, Inner, Shared};
 
 /// Lets a handler close its own connection without answering.
 #[derive(Clone)]
@@ -80,6 +80,14 @@ enum Route {
     CreateOne(String),
     UpdateOne(String, String),
     UpdateMany(String),
+    /// `DELETE /rest/{plural}/{id}`; `soft_delete=true` decides soft delete vs destroy.
+    DeleteOne(String, String),
+    /// `DELETE /rest/{plural}?filter=…`.
+    DeleteMany(String),
+    /// `PATCH /rest/{plural}/{id}/restore`.
+    RestoreOne(String, String),
+    /// `PATCH /rest/{plural}/restore?filter=…`.
+    RestoreMany(String),
     MetaListObjects,
     MetaGetObject(String),
     MetaCreateObject,
@@ -105,6 +113,14 @@ impl Route {
             ("POST", ["rest", "metadata", "fields"]) => Route::MetaCreateField,
             ("POST", ["metadata"]) => Route::MetaGraphql,
             (_, ["rest", "metadata", ..]) => Route::Other,
+            // `@Patch('*path/restore')` is declared before `@Patch('*path')`
+            // (rest-api-core.controller.ts `0a0ec6a`), so it wins; PUT has no restore route.
+            ("PATCH", ["rest", o, "restore"]) => Route::RestoreMany(o.to_string()),
+            ("PATCH", ["rest", o, id, "restore"]) => {
+                Route::RestoreOne(o.to_string(), id.to_string())
+            }
+            ("DELETE", ["rest", o]) => Route::DeleteMany(o.to_string()),
+            ("DELETE", ["rest", o, id]) => Route::DeleteOne(o.to_string(), id.to_string()),
             ("GET", ["rest", o]) => Route::FindMany(o.to_string()),
             ("GET", ["rest", o, id]) => Route::FindOne(o.to_string(), id.to_string()),
             ("POST", ["rest", o]) => Route::CreateOne(o.to_string()),
@@ -121,6 +137,10 @@ impl Route {
             Route::CreateOne(_) => "create_one",
             Route::UpdateOne(..) => "update_one",
             Route::UpdateMany(_) => "update_many",
+            Route::DeleteOne(..) => "delete_one",
+            Route::DeleteMany(_) => "delete_many",
+            Route::RestoreOne(..) => "restore_one",
+            Route::RestoreMany(_) => "restore_many",
             Route::MetaListObjects => "metadata_list_objects",
             Route::MetaGetObject(_) => "metadata_get_object",
             Route::MetaCreateObject => "metadata_create_object",
@@ -134,19 +154,34 @@ impl Route {
     fn is_record_write(&self) -> bool {
         matches!(
             self,
-            Route::CreateOne(_) | Route::UpdateOne(..) | Route::UpdateMany(_)
+            Route::CreateOne(_)
+                | Route::UpdateOne(..)
+                | Route::UpdateMany(_)
+                | Route::DeleteOne(..)
+                | Route::DeleteMany(_)
+                | Route::RestoreOne(..)
+                | Route::RestoreMany(_)
         )
     }
 
     fn is_records_api(&self) -> bool {
-        matches!(
-            self,
-            Route::FindMany(_)
-                | Route::FindOne(..)
-                | Route::CreateOne(_)
-                | Route::UpdateOne(..)
-                | Route::UpdateMany(_)
-        )
+        matches!(self, Route::FindMany(_) | Route::FindOne(..)) || self.is_record_write()
+    }
+
+    /// The `namePlural` path segment of a records route.
+    fn object(&self) -> Option<&str> {
+        match self {
+            Route::FindMany(o)
+            | Route::FindOne(o, _)
+            | Route::CreateOne(o)
+            | Route::UpdateOne(o, _)
+            | Route::UpdateMany(o)
+            | Route::DeleteOne(o, _)
+            | Route::DeleteMany(o)
+            | Route::RestoreOne(o, _)
+            | Route::RestoreMany(o) => Some(o),
+            _ => None,
+        }
     }
 }
 
@@ -245,25 +280,44 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
     let params = parse_query(parts.uri.query());
 
-    for f in &faults {
-        if let FaultKind::ConcurrentWriter {
-            xp,
-            bump_revision,
-            add_boss,
-            rep_email,
-        } = f
-        {
-            concurrent_write(
-                &shared,
-                *xp,
-                *bump_revision,
-                add_boss.as_deref(),
-                rep_email.as_deref(),
-            );
+    let now = shared.now_ms();
+    let outcome = {
+        // One lock for the other writers, the reject check and the request itself, so nothing
+        // slips in between.
+        let mut inner = shared.lock();
+        for f in &faults {
+            match f {
+                FaultKind::ConcurrentWriter {
+                    xp,
+                    bump_revision,
+                    add_boss,
+                    rep_email,
+                } => concurrent_write(
+                    &mut inner,
+                    now,
+                    *xp,
+                    *bump_revision,
+                    add_boss.as_deref(),
+                    rep_email.as_deref(),
+                ),
+                FaultKind::OtherWriter(w) => other_write(&mut inner, now, w),
+                _ => {}
+            }
         }
-    }
-
-    let outcome = dispatch(&shared, &route, &params, &json_body);
+        let reject = if route.is_record_write() {
+            let raw = String::from_utf8_lossy(&bytes);
+            let taken = inner.faults.take_reject(&method, &raw);
+            if taken.is_some() {
+                inner.stats.faults_applied += 1;
+            }
+            taken.map(|(status, message)| TwentyError::new(status, "BadRequestException", &message))
+        } else {
+            None
+        };
+        dispatch(
+            &shared, &mut inner, now, &route, &params, &json_body, reject,
+        )
+    };
     let (status, text, headers) = match outcome {
         Ok((status, text)) => (status, text, Vec::new()),
         Err(e) => {
@@ -290,16 +344,27 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     json_response(status, text, &headers)
 }
 
-/// The academy app's write, applied under the same lock as any request.
-fn concurrent_write(shared: &Shared, xp: i64, bump: bool, boss: Option<&str>, email: Option<&str>) {
-    let now = iso_ms(shared.now_ms());
-    let mut inner = shared.lock();
+/// The academy app's write, applied under the same lock as the request it precedes.
+fn concurrent_write(
+    inner: &mut Inner,
+    now_ms: u64,
+    xp: i64,
+    bump: bool,
+    boss: Option<&str>,
+    email: Option<&str>,
+) {
+    let now = inner.stamper.next(now_ms);
     let Some(rows) = inner.records.get_mut("repProgressions") else {
         return;
     };
     for r in rows.iter_mut() {
         if let Some(e) = email {
-            if r.get("repEmail").and_then(Value::as_str) != Some(e) {
+            // Emails compare case-insensitively, as the rep's identity does.
+            if !r
+                .get("repEmail")
+                .and_then(Value::as_str)
+                .is_some_and(|x| x.eq_ignore_ascii_case(e))
+            {
                 continue;
             }
         }
@@ -331,27 +396,118 @@ fn concurrent_write(shared: &Shared, xp: i64, bump: bool, boss: Option<&str>, em
     }
 }
 
+/// Edit a JSON text field in place: `edit` gets the parsed value (`default` for a null or
+/// missing column); unreadable text or a value of another JSON kind is left alone.
+fn edit_json_text(
+    obj: &mut Map<String, Value>,
+    key: &str,
+    default: Value,
+    edit: impl FnOnce(&mut Value) -> bool,
+) {
+    let mut parsed = match obj.get(key) {
+        None | Some(Value::Null) => default,
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(v) => v,
+            Err(_) => return,
+        },
+        Some(_) => return,
+    };
+    if edit(&mut parsed) {
+        obj.insert(key.to_string(), Value::String(parsed.to_string()));
+    }
+}
+
+/// Another client's write (`FaultKind::OtherWriter`), applied under the same lock as the
+/// request it precedes, to the record with `rep_email` (or every record, trashed included).
+fn other_write(inner: &mut Inner, now_ms: u64, w: &OtherWrite) {
+    let now = inner.stamper.next(now_ms);
+    let Some(rows) = inner.records.get_mut("repProgressions") else {
+        return;
+    };
+    for r in rows.iter_mut() {
+        if let Some(e) = &w.rep_email {
+            if !r
+                .get("repEmail")
+                .and_then(Value::as_str)
+                .is_some_and(|x| x.eq_ignore_ascii_case(e))
+            {
+                continue;
+            }
+        }
+        let Some(obj) = r.as_object_mut() else {
+            continue;
+        };
+        if w.xp != 0 {
+            let total = obj.get("totalXp").and_then(Value::as_f64).unwrap_or(0.0);
+            obj.insert("totalXp".into(), js_number(total + w.xp as f64));
+        }
+        if w.bump_revision {
+            let rev = obj
+                .get("syncRevision")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
+            obj.insert("syncRevision".into(), js_number(rev + 1.0));
+        }
+        if let Some(b) = &w.add_boss {
+            edit_json_text(obj, "defeatedBosses", json!([]), |v| match v {
+                Value::Array(list) => {
+                    list.push(json!(b));
+                    true
+                }
+                _ => false,
+            });
+        }
+        if let Some(exam) = &w.add_exam {
+            edit_json_text(obj, "passedExams", json!({}), |v| match v {
+                Value::Object(map) => {
+                    map.insert(exam.clone(), json!({}));
+                    true
+                }
+                _ => false,
+            });
+        }
+        if let Some(m) = &w.set_metric {
+            edit_json_text(obj, "efficiencyMetrics", json!({}), |v| match v {
+                Value::Object(map) => {
+                    map.insert(m.name.clone(), js_number(m.value));
+                    true
+                }
+                _ => false,
+            });
+        }
+        if let Some(fields) = &w.set_fields {
+            for (k, v) in fields {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        let sets_updated_at = w
+            .set_fields
+            .as_ref()
+            .is_some_and(|f| f.contains_key("updatedAt"));
+        if !w.keep_updated_at && !sets_updated_at {
+            obj.insert("updatedAt".into(), json!(now));
+        }
+    }
+}
+
 fn dispatch(
     shared: &Shared,
+    inner: &mut Inner,
+    now: u64,
     route: &Route,
     params: &HashMap<String, String>,
     body: &Value,
+    reject: Option<TwentyError>,
 ) -> Result<(u16, String), TwentyError> {
-    let now = shared.now_ms();
-    let mut inner = shared.lock();
-    let object = match route {
-        Route::FindMany(o)
-        | Route::FindOne(o, _)
-        | Route::CreateOne(o)
-        | Route::UpdateOne(o, _)
-        | Route::UpdateMany(o) => Some(
+    let object = match route.object() {
+        Some(o) => Some(
             inner
                 .schema
                 .by_plural(o)
                 .cloned()
                 .ok_or_else(|| inner.schema.object_not_found(o))?,
         ),
-        _ => None,
+        None => None,
     };
     // Per-workspace bucket for API-key requests on the records API
     // (common-base-query-runner.service.ts `throttleQueryExecution`); metadata is not throttled.
@@ -359,20 +515,37 @@ fn dispatch(
         let ws = shared.workspace_id.clone();
         inner.bucket.consume(now, &ws)?;
     }
+    if let Some(e) = reject {
+        return Err(e);
+    }
     let key_name = shared.config.api_key_name.as_str();
+    // parse-soft-delete-rest-request.util.ts: only `soft_delete=true` soft-deletes.
+    let soft = params.get("soft_delete").map(String::as_str) == Some("true");
     match (route, object) {
         (Route::FindMany(_), Some(o)) => {
-            records::find_many(&inner, &o, records::ListParams { params }).map(|t| (200, t))
+            records::find_many(inner, &o, records::ListParams { params }).map(|t| (200, t))
         }
-        (Route::FindOne(_, id), Some(o)) => records::find_one(&inner, &o, id).map(|t| (200, t)),
+        (Route::FindOne(_, id), Some(o)) => records::find_one(inner, &o, id).map(|t| (200, t)),
         (Route::CreateOne(_), Some(o)) => {
-            records::create_one(&mut inner, &o, body, key_name, now).map(|t| (201, t))
+            records::create_one(inner, &o, body, key_name, now).map(|t| (201, t))
         }
         (Route::UpdateOne(_, id), Some(o)) => {
-            records::update_one(&mut inner, &o, id, body, now).map(|t| (200, t))
+            records::update_one(inner, &o, id, body, now).map(|t| (200, t))
         }
         (Route::UpdateMany(_), Some(o)) => {
-            records::update_many(&mut inner, &o, params, body, now).map(|t| (200, t))
+            records::update_many(inner, &o, params, body, now).map(|t| (200, t))
+        }
+        (Route::DeleteOne(_, id), Some(o)) => {
+            records::delete_one(inner, &o, id, soft, now).map(|t| (200, t))
+        }
+        (Route::DeleteMany(_), Some(o)) => {
+            records::delete_many(inner, &o, params, soft, now).map(|t| (200, t))
+        }
+        (Route::RestoreOne(_, id), Some(o)) => {
+            records::restore_one(inner, &o, id, now).map(|t| (200, t))
+        }
+        (Route::RestoreMany(_), Some(o)) => {
+            records::restore_many(inner, &o, params, now).map(|t| (200, t))
         }
         (Route::MetaListObjects, _) => Ok((
             200,

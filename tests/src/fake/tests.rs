@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::*;
 
-async fn start(config: FakeConfig) -> (FakeTwenty, reqwest::Client) {
+pub(super) async fn start(config: FakeConfig) -> (FakeTwenty, reqwest::Client) {
     let fake = FakeTwenty::start(config).await.expect("bind");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -16,7 +16,7 @@ async fn start(config: FakeConfig) -> (FakeTwenty, reqwest::Client) {
     (fake, client)
 }
 
-fn seed(fake: &FakeTwenty, email: &str, xp: i64, rev: i64) -> String {
+pub(super) fn seed(fake: &FakeTwenty, email: &str, xp: i64, rev: i64) -> String {
     let r = fake.insert_record(json!({
         "repEmail": email, "totalXp": xp, "level": 1, "syncRevision": rev,
         "defeatedBosses": "[]", "syncWatermarks": "{}"
@@ -24,7 +24,7 @@ fn seed(fake: &FakeTwenty, email: &str, xp: i64, rev: i64) -> String {
     r["id"].as_str().expect("id").to_string()
 }
 
-async fn send(
+pub(super) async fn send(
     client: &reqwest::Client,
     fake: &FakeTwenty,
     method: reqwest::Method,
@@ -43,7 +43,7 @@ async fn send(
     (status, headers, resp.text().await.expect("body"))
 }
 
-fn parse(text: &str) -> Value {
+pub(super) fn parse(text: &str) -> Value {
     serde_json::from_str(text).expect("json")
 }
 
