@@ -119,6 +119,48 @@ function renderAlert(o) {
   btn.onclick = action.run;
 }
 
+/** Lines that need the rep's (or their admin's) eye while sync goes on; held-back events get
+ * the two answers the rep can give: send them again, or drop them. */
+function renderAttention(o) {
+  const box = $("attention");
+  const items = o.attention ?? [];
+  box.hidden = items.length === 0;
+  box.replaceChildren(
+    ...items.map((a) => {
+      const p = document.createElement("div");
+      p.className = "note";
+      p.dataset.kind = a.kind;
+      const text = document.createElement("span");
+      text.textContent = a.message.replace(/\.?\s*$/, ".");
+      p.append(text);
+      const answers =
+        a.kind === "held_rejected" || a.kind === "held_unverified"
+          ? [["retry", "Send again"], ["discard", "Drop"]]
+          : a.kind === "held_other_identity"
+            ? [["retry", "Send to my current record"]]
+            : [];
+      for (const [action, label] of answers) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "btn small";
+        b.dataset.action = action;
+        b.textContent = label;
+        b.onclick = () => resolveHeld(action);
+        p.append(b);
+      }
+      return p;
+    }),
+  );
+}
+
+async function resolveHeld(action) {
+  try {
+    await invoke("resolve_held", { action });
+  } catch (e) {
+    $("attention").append(Object.assign(document.createElement("p"), { className: "warning", textContent: String(e) }));
+  }
+}
+
 function fill(id, value) {
   const el = $(id);
   if (!dirty.has(id) && document.activeElement !== el) el.value = value ?? "";
@@ -182,6 +224,7 @@ function render(o) {
   $("sync-now").disabled = !o.configured || o.settings.paused;
 
   renderAlert(o);
+  renderAttention(o);
   renderActivity(o);
   renderSettings(o);
   document.body.dataset.ready = "true";

@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use repxp_engine::display::thousands;
+use repxp_engine::outbox::ParkedKind;
 use repxp_engine::secrets::{self, ApiKey};
 use repxp_engine::settings::Setting;
-use repxp_engine::sync::config::{EMAIL_ENV, URL_ENV};
+use repxp_engine::sync::config::{self, EMAIL_ENV, URL_ENV};
 use repxp_engine::sync::scheduler::Trigger;
 use repxp_engine::twenty::client::check_rep_email;
 use repxp_engine::twenty::url::parse_base_url;
@@ -42,6 +43,36 @@ pub async fn run(app: &AppHandle, command: Command) -> Result<Value, String> {
         Command::SetPaused { paused } => json(set_paused(app, paused)),
         Command::SetNotifications { enabled } => json(set_notifications(app, enabled)),
         Command::SetAutostart { enabled } => json(set_autostart(app, enabled)),
+        Command::ResolveHeld { action } => json(resolve_held(app, &action)),
+    }
+}
+
+/// The panel's answer to events held back (refused by Twenty, or "may already be on Twenty"):
+/// "retry" sends them again with the next sync, "discard" drops them for good.
+fn resolve_held(app: &AppHandle, action: &str) -> Result<String, String> {
+    let s = state(app);
+    let n = {
+        let mut store = s.store.lock().map_err(|_| "internal error: store lock")?;
+        match action {
+            "retry" => {
+                let mut n = store
+                    .release(&[ParkedKind::Rejected, ParkedKind::Unverified], &[])
+                    .map_err(msg)?;
+                if let Some(current) = config::current_identity(&store).map_err(msg)? {
+                    n += store.move_to_identity(&current, None, &[]).map_err(msg)?;
+                }
+                n
+            }
+            "discard" => store.discard(&[]).map_err(msg)?,
+            other => return Err(format!("unknown action {other:?}")),
+        }
+    };
+    s.kick();
+    if action == "retry" {
+        s.scheduler.trigger(Trigger::SyncNow);
+        Ok(format!("{n} event(s) sent again."))
+    } else {
+        Ok(format!("{n} event(s) dropped."))
     }
 }
 
@@ -92,16 +123,27 @@ async fn save_settings(
     let url = clean_url(&url)?;
     let email = clean_email(&email)?;
     let s = state(app);
+    let mut note = String::new();
     {
         let mut store = s.store.lock().map_err(|_| "internal error: store lock")?;
+        let before = config::identity(&store).map_err(msg)?;
         store
             .set_setting(Setting::TwentyUrl, Some(&url))
             .map_err(msg)?;
         store
             .set_setting(Setting::RepEmail, Some(&email))
             .map_err(msg)?;
+        if let Some(change) =
+            config::identity_change_note(&store, before.as_deref(), &url, &email).map_err(msg)?
+        {
+            let mut c = change.chars();
+            let first = c
+                .next()
+                .map(|f| f.to_uppercase().collect::<String>())
+                .unwrap_or_default();
+            note = format!(" {first}{}.", c.as_str());
+        }
     }
-    let mut note = String::new();
     if let Some(key) = api_key.as_deref().and_then(ApiKey::new) {
         let stored = blocking(move || secrets::store_api_key(&key)).await?;
         if let Err(e) = stored {
@@ -110,7 +152,7 @@ async fn save_settings(
                 "Saved the address and email, but not the API key: {e}"
             ));
         }
-        note = " API key stored in the keychain.".into();
+        note.push_str(" API key stored in the keychain.");
     }
     if std::env::var_os(URL_ENV).is_some() || std::env::var_os(EMAIL_ENV).is_some() {
         note.push_str(&format!(
@@ -147,11 +189,16 @@ async fn test_connection(
     };
     let client = TwentyClient::new(&url, key, timeouts).map_err(msg)?;
     match client.find_by_email(&email).await {
-        Ok(Some(snap)) => Ok(format!(
-            "Connected. Twenty has {} XP for {email}.",
-            thousands(snap.total_xp)
+        Ok(found) if found.len() > 1 => Ok(format!(
+            "Connected. Twenty has {} XP for {email}, but {} records answer to that email: RepXP uses the oldest; ask your Twenty admin to merge them.",
+            thousands(found[0].total_xp),
+            found.len()
         )),
-        Ok(None) => Ok(format!(
+        Ok(found) if !found.is_empty() => Ok(format!(
+            "Connected. Twenty has {} XP for {email}.",
+            thousands(found[0].total_xp)
+        )),
+        Ok(_) => Ok(format!(
             "Connected. No record for {email} yet: the first sync creates it."
         )),
         Err(e) => Err(e.to_string()),

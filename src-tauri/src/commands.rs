@@ -66,6 +66,11 @@ pub async fn set_autostart(link: State<'_, PanelLink>, enabled: bool) -> Result<
     link.call(Command::SetAutostart { enabled }).await
 }
 
+#[tauri::command]
+pub async fn resolve_held(link: State<'_, PanelLink>, action: String) -> Result<Value, String> {
+    link.call(Command::ResolveHeld { action }).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

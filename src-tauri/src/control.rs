@@ -62,6 +62,10 @@ pub enum Command {
     SetAutostart {
         enabled: bool,
     },
+    /// "retry" or "discard" the events held back for the rep's decision.
+    ResolveHeld {
+        action: String,
+    },
 }
 
 /// What the tray process sends to the panel process.
@@ -85,14 +89,7 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     if inside.as_os_str().len() < MAX_SOCKET_PATH {
         return inside;
     }
-    // FNV-1a: stable across runs and builds, unlike std's RandomState hasher.
-    let hash = data_dir
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = repxp_engine::paths::stable_hash(data_dir.as_os_str().as_encoded_bytes());
     std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .filter(|d| d.is_dir())

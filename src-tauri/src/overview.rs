@@ -10,7 +10,7 @@ use repxp_engine::secrets::KeySource;
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::config::{self, EMAIL_ENV, URL_ENV};
 use repxp_engine::sync::scheduler::{Phase, SchedulerStatus};
-use repxp_engine::sync_status::{SyncRecord, SyncState};
+use repxp_engine::sync_status::{Attention, SyncRecord, SyncState};
 use repxp_engine::{timefmt, Progression, Store, StoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -103,7 +103,7 @@ pub enum ErrorAction {
 pub fn error_action(kind: Option<&str>) -> ErrorAction {
     match kind {
         Some("auth" | "no_key" | "keychain") => ErrorAction::ReenterKey,
-        Some("not_connected" | "bad_url" | "rejected") => ErrorAction::Settings,
+        Some("not_connected" | "bad_url" | "rejected" | "email_changed") => ErrorAction::Settings,
         Some("schema_missing" | "unsupported_server") => ErrorAction::Doctor,
         _ => ErrorAction::Retry,
     }
@@ -156,6 +156,9 @@ pub struct Overview {
     pub scheduler: SchedulerStatus,
     pub error: Option<ErrorView>,
     pub activity: Vec<ActivityItem>,
+    /// What the rep or their Twenty admin should know while sync goes on (duplicate records, a
+    /// field RepXP cannot read, events held back), worst first.
+    pub attention: Vec<Attention>,
     pub settings: SettingsView,
     pub key: KeyView,
     pub data_dir: String,
@@ -263,6 +266,7 @@ pub fn build(
     Ok(Overview {
         xp_text: thousands(progression.xp),
         activity: store.recent_activity(RECENT)?,
+        attention: store.attention()?,
         progression,
         configured,
         state,

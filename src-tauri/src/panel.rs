@@ -78,6 +78,7 @@ pub fn run(data_dir: PathBuf, context: tauri::Context) -> anyhow::Result<()> {
             commands::set_paused,
             commands::set_notifications,
             commands::set_autostart,
+            commands::resolve_held,
         ])
         .setup(move |app| {
             let (out, outgoing) = mpsc::unbounded_channel();

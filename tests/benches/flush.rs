@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use repxp_engine::secrets::ApiKey;
 use repxp_engine::snapshot::Snapshot;
 use repxp_engine::sync::{sync_once, Mode};
+use repxp_engine::twenty::record::update_fields;
 use repxp_engine::twenty::{Timeouts, TwentyClient};
 use repxp_engine::{Progress, Store};
 use repxp_tests::{FakeConfig, FakeTwenty};
@@ -18,7 +19,7 @@ fn client(f: &FakeTwenty) -> Result<TwentyClient, Box<dyn std::error::Error>> {
     Ok(TwentyClient::new(&f.url(), key, Timeouts::default())?)
 }
 
-/// RepXP: freeze the queue into one batch, one compare-and-set write (plus the first lookup).
+/// RepXP: the whole queue in one compare-and-set write (the record exists already).
 async fn repxp(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> {
     let f = FakeTwenty::start(FakeConfig {
         rate_limit: u32::MAX,
@@ -65,7 +66,7 @@ async fn naive(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> 
         next.null_fields = Default::default();
         let id = rec.remote_id.clone().ok_or("id")?;
         rec = c
-            .update_if(&id, &rec, &next)
+            .update_if(&id, &rec, &update_fields(&rec, &next))
             .await?
             .ok_or("lost a CAS with no other writer")?;
     }
@@ -74,8 +75,73 @@ async fn naive(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> 
     Ok((c.requests_sent() - before, took))
 }
 
+/// Requests one sync costs in each situation a rep meets, counted at the fake Twenty.
+async fn situations() -> Result<(), Box<dyn std::error::Error>> {
+    println!("| situation | requests of that sync |");
+    println!("|---|---|");
+    type Setup = fn(&FakeTwenty, &str);
+    let cases: [(&str, bool, Setup); 7] = [
+        ("first sync ever (look up, create)", false, |_, _| {}),
+        ("push, nobody else wrote", true, |_, _| {}),
+        ("idle sync (nothing queued: one read)", true, |_, _| {}),
+        (
+            "push after the academy changed only a list",
+            true,
+            |f, id| {
+                f.patch_record(id, serde_json::json!({"defeatedBosses": "[\"academy\"]"}));
+            },
+        ),
+        ("push after an admin added XP", true, |f, id| {
+            f.patch_record(id, serde_json::json!({"totalXp": 500}));
+        }),
+        (
+            "push onto a record in the trash (refused, nothing written)",
+            true,
+            |f, id| {
+                f.soft_delete(id);
+            },
+        ),
+        (
+            "push after the record was deleted for good (new record)",
+            true,
+            |f, id| {
+                f.destroy(id);
+            },
+        ),
+    ];
+    for (i, (name, synced_before, setup)) in cases.into_iter().enumerate() {
+        let f = FakeTwenty::start(FakeConfig {
+            rate_limit: u32::MAX,
+            ..FakeConfig::default()
+        })
+        .await?;
+        let c = client(&f)?;
+        let dir = tempfile::tempdir()?;
+        let mut s = Store::open_dir(dir.path())?;
+        if synced_before {
+            s.record(&Progress::xp(1, None)?, None, None)?;
+            sync_once(&mut s, &c, EMAIL, Mode::Both).await?;
+            let id = f
+                .records()
+                .first()
+                .and_then(|r| r["id"].as_str().map(str::to_string))
+                .ok_or("no record")?;
+            setup(&f, &id);
+        }
+        if i != 2 {
+            s.record(&Progress::xp(3, None)?, None, None)?;
+        }
+        let before = f.stats().total;
+        let _ = sync_once(&mut s, &c, EMAIL, Mode::Both).await;
+        println!("| {name} | {} |", f.stats().total - before);
+    }
+    println!();
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    situations().await?;
     println!("| queued events | RepXP requests | RepXP time ms | naive requests | naive time ms | requests saved |");
     println!("|---|---|---|---|---|---|");
     // `cargo test --all-targets` runs this binary without `--bench`: a quick smoke run then.

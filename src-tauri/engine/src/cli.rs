@@ -11,11 +11,11 @@ use crate::display::{relative, thousands};
 use crate::error::{StoreError, ValidationError};
 use crate::event_input::{EventInput, EventInputError};
 use crate::model::{EventId, Progress};
-use crate::outbox::QueuedEvent;
+use crate::outbox::{ParkedKind, QueuedEvent};
 use crate::record::Recorded;
 use crate::store::Store;
 use crate::sync::Mode;
-use crate::sync_status::{SyncRecord, SyncState};
+use crate::sync_status::{Attention, SyncRecord, SyncState};
 use crate::view::Progression;
 use crate::{paths, timefmt};
 
@@ -87,7 +87,7 @@ pub enum Command {
         #[arg(long)]
         pull: bool,
     },
-    /// Pending events, oldest first.
+    /// Events waiting for Twenty, oldest first, then those held back with the reason.
     Queue {
         #[arg(long)]
         json: bool,
@@ -104,6 +104,21 @@ pub enum Command {
     },
     /// Check the database, keychain, Twenty reachability, auth and schema (creates missing fields).
     Doctor,
+    /// Send again events held back (refused by Twenty, "may already be on Twenty", or earned
+    /// under an earlier email whose record cannot be reached: those go to the current one): the
+    /// given event ids, or all of them.
+    Retry {
+        #[arg(value_name = "ID")]
+        ids: Vec<String>,
+    },
+    /// Drop held-back events for good (only those refused by Twenty or "may already be on
+    /// Twenty"): the given event ids, or --all.
+    Discard {
+        #[arg(value_name = "ID", required_unless_present = "all")]
+        ids: Vec<String>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// Options every recording command takes.
@@ -161,6 +176,11 @@ pub struct StatusReport {
     pub progression: Progression,
     pub state: SyncState,
     pub sync: SyncRecord,
+    /// What the rep or their Twenty admin should know (duplicates, unreadable fields, held
+    /// events), worst first; empty when all is well.
+    pub attention: Vec<Attention>,
+    /// The rep's record in Twenty, once found or created.
+    pub record_id: Option<String>,
     pub data_file: String,
 }
 
@@ -206,6 +226,28 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             crate::cli_sync::connect(&mut store, &url, &email, &mut std::io::stdin().lock(), out)
         }
         Command::Doctor => crate::cli_sync::doctor(&store, out),
+        Command::Retry { ids } => {
+            let mut n = store.release(&[ParkedKind::Rejected, ParkedKind::Unverified], &ids)?;
+            if let Some(current) = crate::sync::config::current_identity(&store)? {
+                n += store.move_to_identity(&current, None, &ids)?;
+            }
+            if n == 0 {
+                return Err(CliError::Sync("nothing held back matches".into()));
+            }
+            writeln!(out, "{n} event(s) will be sent with the next sync")?;
+            Ok(())
+        }
+        Command::Discard { ids, all } => {
+            let ids = if all { Vec::new() } else { ids };
+            let n = store.discard(&ids)?;
+            if n == 0 {
+                return Err(CliError::Sync(
+                    "nothing to discard: only events refused by Twenty or held as \"may already be on Twenty\" can be".into(),
+                ));
+            }
+            writeln!(out, "{n} event(s) dropped; they will never be sent")?;
+            Ok(())
+        }
     }
 }
 
@@ -310,6 +352,8 @@ fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError
     let report = StatusReport {
         state,
         sync: store.sync_record()?,
+        attention: store.attention()?,
+        record_id: store.snapshot()?.remote_id,
         data_file: store.path().display().to_string(),
         progression,
     };
@@ -339,8 +383,22 @@ fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError
         state.label(),
         relative(report.sync.last_success_at.as_deref(), now)
     )?;
+    if p.held > 0 {
+        writeln!(
+            out,
+            "held back:  {} ({} XP): see `repxp-cli queue`",
+            p.held,
+            thousands(p.held_xp)
+        )?;
+    }
     if let Some(err) = &report.sync.last_error {
         writeln!(out, "last error: {err}")?;
+    }
+    for a in &report.attention {
+        writeln!(out, "attention:  {}", a.message)?;
+        if let Some(h) = a.cli_hint {
+            writeln!(out, "            → {h}")?;
+        }
     }
     if !p.defeated_bosses.is_empty() {
         let list: Vec<&str> = p.defeated_bosses.iter().map(String::as_str).collect();
@@ -404,11 +462,12 @@ fn queue(store: &Store, json: bool, limit: usize, out: &mut dyn Write) -> Result
             },
             Progress::Metric { name, value } => format!("metric {name} = {value}"),
         };
-        let batch = e
-            .batch
-            .map(|b| format!("  [in push batch {b}]"))
-            .unwrap_or_default();
-        writeln!(out, "{}  {}  {what}{batch}", e.occurred_at, e.id)?;
+        let held = match (&e.parked, &e.reason) {
+            (Some(k), Some(r)) => format!("  [held: {}: {r}]", k.as_str()),
+            (Some(k), None) => format!("  [held: {}]", k.as_str()),
+            _ => String::new(),
+        };
+        writeln!(out, "{}  {}  {what}{held}", e.occurred_at, e.id)?;
     }
     Ok(())
 }

@@ -99,18 +99,33 @@ pub fn connect(
             }
         },
     };
+    let before = config::identity(store)?;
     store.set_setting(Setting::TwentyUrl, Some(base.as_str()))?;
     store.set_setting(Setting::RepEmail, Some(&email))?;
     writeln!(out, "saved: {} as {email}", base.as_str())?;
+    if let Some(note) =
+        config::identity_change_note(store, before.as_deref(), base.as_str(), &email)?
+    {
+        writeln!(out, "{note}")?;
+    }
     let client = TwentyClient::new(base.as_str(), key, Timeouts::default())
         .map_err(|e| CliError::Sync(e.to_string()))?;
     match runtime()?.block_on(client.find_by_email(&email)) {
-        Ok(Some(rec)) => writeln!(
-            out,
-            "connected: found your record ({} XP)",
-            thousands(rec.total_xp)
-        )?,
-        Ok(None) => writeln!(out, "connected: no record yet; the first sync creates it")?,
+        Ok(found) if !found.is_empty() => {
+            writeln!(
+                out,
+                "connected: found your record ({} XP)",
+                thousands(found[0].total_xp)
+            )?;
+            if found.len() > 1 {
+                writeln!(
+                    out,
+                    "note: {} records in Twenty answer to {email}; RepXP uses the oldest. Ask your Twenty admin to merge them",
+                    found.len()
+                )?;
+            }
+        }
+        Ok(_) => writeln!(out, "connected: no record yet; the first sync creates it")?,
         Err(
             e @ (TwentyError::Auth { .. }
             | TwentyError::SchemaMissing { .. }
@@ -221,6 +236,9 @@ pub fn doctor(store: &Store, out: &mut dyn Write) -> Result<(), CliError> {
                     FieldStatus::WrongType { found, wanted } => c.fail(&format!(
                         "field {name} has type {found}; RepXP needs {wanted}"
                     ))?,
+                    FieldStatus::NotUnique => c.fail(&format!(
+                        "field {name} is not unique, so two records can answer to one rep: in Twenty, Settings → Data model → Rep progressions → {name} → turn on \"Unique\" (merge duplicates first)"
+                    ))?,
                 }
             }
             if report.is_ready() {
@@ -233,16 +251,53 @@ pub fn doctor(store: &Store, out: &mut dyn Write) -> Result<(), CliError> {
         }
     }
     match rt.block_on(client.find_by_email(&target.email)) {
-        Ok(Some(rec)) => c.ok(&format!(
-            "record for {} found ({} XP)",
-            target.email,
-            thousands(rec.total_xp)
-        ))?,
-        Ok(None) => c.info(&format!(
-            "no record for {} yet; the first sync creates it",
-            target.email
-        ))?,
+        Ok(found) if !found.is_empty() => {
+            let rec = &found[0];
+            c.ok(&format!(
+                "record for {} found ({} XP, id {})",
+                target.email,
+                thousands(rec.total_xp),
+                rec.remote_id.as_deref().unwrap_or("?")
+            ))?;
+            if found.len() > 1 {
+                let others: Vec<&str> = found[1..]
+                    .iter()
+                    .filter_map(|r| r.remote_id.as_deref())
+                    .collect();
+                c.fail(&format!(
+                    "{} records answer to {} (emails compare case-insensitively); RepXP uses the oldest. Merge {} into it in Twenty",
+                    found.len(),
+                    target.email,
+                    others.join(", ")
+                ))?;
+            }
+            for (field, why) in &rec.unreadable {
+                c.fail(&format!(
+                    "field {field} of the record {why}; RepXP will not overwrite it: fix or clear it in Twenty"
+                ))?;
+            }
+        }
+        Ok(_) => match rt.block_on(client.find_trashed(&target.email, None)) {
+            Ok(Some(t)) => c.fail(&format!(
+                "the record for {} is in Twenty's trash (id {}): restore it in Twenty; RepXP never writes to a trashed record",
+                target.email,
+                t.remote_id.as_deref().unwrap_or("?")
+            ))?,
+            Ok(None) => c.info(&format!(
+                "no record for {} yet; the first sync creates it",
+                target.email
+            ))?,
+            Err(e) => c.fail(&e.to_string())?,
+        },
         Err(e) => c.fail(&e.to_string())?,
+    }
+    for a in store.attention()? {
+        if a.kind.starts_with("held_") {
+            c.info(&a.message)?;
+            if let Some(h) = a.cli_hint {
+                c.info(&format!("  → {h}"))?;
+            }
+        }
     }
     let rec = store.sync_record()?;
     if let Some(err) = rec.last_error {

@@ -42,7 +42,13 @@ pub struct LevelProgress {
 }
 
 pub fn progress(xp: i64) -> LevelProgress {
-    let level = level_for(xp);
+    progress_at_least(xp, 1)
+}
+
+/// Like [`progress`], but never below `floor`: a level another writer (the academy, an admin) set
+/// in Twenty stands until this curve passes it. Levels only ever go up (docs/ARCHITECTURE.md).
+pub fn progress_at_least(xp: i64, floor: u32) -> LevelProgress {
+    let level = level_for(xp).max(floor);
     LevelProgress {
         level,
         level_start_xp: threshold(level),
@@ -71,6 +77,13 @@ mod tests {
         fn level_brackets_xp(xp in 0i64..10_000_000_000) {
             let p = progress(xp);
             prop_assert!(p.level_start_xp <= xp && xp < p.next_level_xp);
+        }
+
+        #[test]
+        fn a_floor_only_ever_raises_the_level(xp in 0i64..1_000_000, floor in 0u32..40) {
+            let p = progress_at_least(xp, floor);
+            prop_assert_eq!(p.level, level_for(xp).max(floor));
+            prop_assert!(p.level_start_xp < p.next_level_xp);
         }
 
         #[test]

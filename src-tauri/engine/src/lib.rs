@@ -10,6 +10,7 @@ pub mod display;
 pub mod error;
 pub mod event_input;
 pub mod level;
+pub mod lineage;
 pub mod logging;
 pub mod model;
 pub mod netwatch;

@@ -24,3 +24,11 @@ pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
 pub fn log_dir(data_dir: &std::path::Path) -> PathBuf {
     data_dir.join("logs")
 }
+
+/// FNV-1a of `bytes`: stable across runs, builds and platforms (std's hasher is not), for file
+/// names derived from a path.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

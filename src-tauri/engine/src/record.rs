@@ -38,11 +38,14 @@ impl Store {
         let id = id.unwrap_or_default();
         let now = timefmt::now();
         let id_text = id.to_string();
+        // Earned under the identity this laptop works for now: it goes to that rep's record even
+        // if the email or URL changes before it is sent (docs/ARCHITECTURE.md).
+        let identity = crate::sync::config::current_identity(self)?;
         let inserted = self
             .conn()
             .prepare_cached(
-                "INSERT INTO events (id, kind, xp, subject, value, occurred_at, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO events (id, kind, xp, subject, value, occurred_at, recorded_at, identity)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (id) DO NOTHING",
             )
             .and_then(|mut st| {
@@ -54,6 +57,7 @@ impl Store {
                     progress.value(),
                     timefmt::format(occurred_at.unwrap_or(now)),
                     timefmt::format(now),
+                    identity,
                 ])
             })
             .map_err(|e| self.err(e))?;

@@ -1,5 +1,6 @@
 //! The rep's record as Twenty last told us, normalised, and the merge laws that combine it with
 //! local changes. Scalars (totalXp, metrics) come from Twenty; lists (bosses, exams) are unions.
+//! The merge table in docs/ARCHITECTURE.md states every field's rule.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,25 +59,67 @@ pub fn later_time(a: Option<&str>, b: Option<&str>) -> Option<String> {
     }
 }
 
+/// Twenty's `syncWatermarks` entry for one device: the last of its events that is settled on
+/// this record (applied, or set aside on purpose), named by local number *and* event id, so two
+/// copies of one database agree on it and a database that went another way notices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Watermark {
+    Event {
+        seq: i64,
+        event: String,
+    },
+    /// Schema 1 wrote the number of the last batch applied (settled by `sync::legacy`).
+    Legacy(u64),
+}
+
 /// The rep's record on Twenty, as RepXP understands it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     /// Twenty's record id; `None` until the record was found or created.
     pub remote_id: Option<String>,
+    #[serde(default)]
+    pub rep_email: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
     pub total_xp: i64,
+    /// The `level` field as Twenty holds it (another writer may use another curve).
+    #[serde(default)]
+    pub level: Option<i64>,
     pub defeated_bosses: BTreeSet<String>,
     pub passed_exams: BTreeMap<String, ExamResult>,
     pub efficiency_metrics: BTreeMap<String, f64>,
     pub last_activity_date: Option<String>,
-    /// device id -> last batch seq applied to this record (the exactly-once watermark).
-    pub sync_watermarks: BTreeMap<String, u64>,
-    /// Bumped on every RepXP write: the compare-and-set operand.
+    /// device id -> its last settled event (the exactly-once watermark).
+    pub sync_watermarks: BTreeMap<String, Watermark>,
+    /// Bumped on every RepXP write; one operand of the compare-and-set.
     pub sync_revision: i64,
     pub updated_at: Option<String>,
     /// Which compare-and-set numbers Twenty holds as null (a record another tool created).
     #[serde(default)]
     pub null_fields: NullFields,
+    /// Fields whose value RepXP cannot read (field -> why). They are never written, never part
+    /// of the compare-and-set, and shown as empty; `status` and `doctor` name them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreadable: BTreeMap<String, String>,
+    /// Other live records that answer to the same email (ids), oldest first. RepXP keeps to the
+    /// oldest; `status` and `doctor` ask for a merge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<String>,
+}
+
+impl Snapshot {
+    pub fn is_readable(&self, field: &str) -> bool {
+        !self.unreadable.contains_key(field)
+    }
+
+    /// Twenty's level as a floor for the shown level (0 when absent or unreadable).
+    pub fn level_floor(&self) -> u32 {
+        self.level
+            .filter(|_| self.is_readable("level"))
+            .map_or(0, |l| l.clamp(0, i64::from(u32::MAX)) as u32)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,29 +129,72 @@ pub struct NullFields {
     pub total_xp: bool,
 }
 
+/// Which Twenty and which rep a snapshot belongs to: the base URL as RepXP normalises it and the
+/// email lower-cased (Twenty's emails are matched case-insensitively). Changing either one starts
+/// a new identity: nothing of the old record (snapshot, record id, watermark) carries over.
+pub fn identity_key(url: &str, email: &str) -> String {
+    let url = crate::twenty::url::parse_base_url(url)
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+        .unwrap_or_else(|_| url.trim().trim_end_matches('/').to_string());
+    format!("{url} {}", email.trim().to_lowercase())
+}
+
 impl Store {
-    /// The last snapshot, or an empty one before the first sync.
+    /// The snapshot of the configured identity, or an empty one (before the first sync, or
+    /// after the URL or email changed). Settings and environment decide the identity.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        let json: Option<String> = self
+        let identity = crate::sync::config::current_identity(self)?;
+        self.snapshot_of(identity.as_deref())
+    }
+
+    /// The identity the stored snapshot belongs to (`None` before the first sync, or for a
+    /// snapshot from before schema 2).
+    pub fn snapshot_identity(&self) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT identity FROM snapshot WHERE singleton = 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The stored snapshot if it belongs to `identity` (a snapshot from before schema 2 has no
+    /// identity and is taken as the current one's), else an empty one.
+    pub fn snapshot_of(&self, identity: Option<&str>) -> Result<Snapshot, StoreError> {
+        let row: Option<(String, Option<String>)> = self
             .conn()
-            .query_row("SELECT record FROM snapshot WHERE singleton = 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT record, identity FROM snapshot WHERE singleton = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
-        match json {
-            None => Ok(Snapshot::default()),
-            Some(j) => serde_json::from_str(&j).map_err(|e| StoreError::BadRow {
-                path: self.path().to_path_buf(),
-                detail: format!("snapshot: {e}"),
-            }),
+        match row {
+            Some((json, stored)) if same_identity(stored.as_deref(), identity) => {
+                serde_json::from_str(&json).map_err(|e| StoreError::BadRow {
+                    path: self.path().to_path_buf(),
+                    detail: format!("snapshot: {e}"),
+                })
+            }
+            _ => Ok(Snapshot::default()),
         }
+    }
+}
+
+fn same_identity(stored: Option<&str>, wanted: Option<&str>) -> bool {
+    match (stored, wanted) {
+        (None, _) | (_, None) => true,
+        (Some(a), Some(b)) => a == b,
     }
 }
 
 /// Whether `new` may replace `old`: another process may save an older read after we saved a newer
 /// one, and the snapshot must never go back in time (the view would briefly lose acknowledged
-/// XP). A different record (deleted and recreated) always replaces.
+/// XP). A different record (deleted and recreated, or another identity) always replaces.
 fn supersedes(new: &Snapshot, old: &Snapshot) -> bool {
     if new.remote_id != old.remote_id {
         return true;
@@ -122,28 +208,35 @@ fn supersedes(new: &Snapshot, old: &Snapshot) -> bool {
     }
 }
 
-/// Replaces the snapshot inside a caller's transaction (the ack and the pull write it together
-/// with their other changes, atomically), unless the stored one is newer.
+/// Replaces the snapshot of `identity` inside a caller's transaction (the ack and the pull write
+/// it together with their other changes, atomically), unless the stored one is newer.
 pub(crate) fn save_snapshot(
     tx: &rusqlite::Transaction<'_>,
     snap: &Snapshot,
+    identity: &str,
 ) -> Result<(), rusqlite::Error> {
-    let current: Option<String> = tx
-        .query_row("SELECT record FROM snapshot WHERE singleton = 1", [], |r| {
-            r.get(0)
-        })
+    let current: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT record, identity FROM snapshot WHERE singleton = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    if let Some(old) = current.and_then(|j| serde_json::from_str::<Snapshot>(&j).ok()) {
-        if !supersedes(snap, &old) {
-            return Ok(());
+    if let Some((json, stored)) = current {
+        let same = same_identity(stored.as_deref(), Some(identity));
+        if let (true, Ok(old)) = (same, serde_json::from_str::<Snapshot>(&json)) {
+            if !supersedes(snap, &old) {
+                return Ok(());
+            }
         }
     }
     let json = serde_json::to_string(snap)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute(
-        "INSERT INTO snapshot (singleton, record, pulled_at) VALUES (1, ?1, ?2)
-         ON CONFLICT (singleton) DO UPDATE SET record = excluded.record, pulled_at = excluded.pulled_at",
-        rusqlite::params![json, timefmt::format(timefmt::now())],
+        "INSERT INTO snapshot (singleton, record, pulled_at, identity) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (singleton) DO UPDATE SET record = excluded.record,
+             pulled_at = excluded.pulled_at, identity = excluded.identity",
+        rusqlite::params![json, timefmt::format(timefmt::now()), identity],
     )?;
     Ok(())
 }

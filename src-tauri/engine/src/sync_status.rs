@@ -122,3 +122,122 @@ impl Store {
         })
     }
 }
+
+/// Something about the rep's record or queue that the rep (or their Twenty admin) should know,
+/// though sync goes on. `status`, `doctor`, the tray and the panel show these lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attention {
+    /// A stable word: duplicates, unreadable_field, held_rejected, held_unverified,
+    /// held_unreadable.
+    pub kind: &'static str,
+    pub message: String,
+    /// What to run about it from the command line, if anything (the panel has buttons instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cli_hint: Option<&'static str>,
+}
+
+impl Store {
+    /// What needs attention now, worst first.
+    pub fn attention(&self) -> Result<Vec<Attention>, StoreError> {
+        let snap = self.snapshot()?;
+        let mut out = Vec::new();
+        let held: Vec<(String, i64, i64, Option<String>)> = {
+            let mut st = self
+                .conn()
+                .prepare_cached(
+                    "SELECT parked, count(*), coalesce(sum(xp), 0), max(parked_reason) FROM events
+                     WHERE pushed_at IS NULL AND parked IS NOT NULL AND parked != 'discarded'
+                     GROUP BY parked ORDER BY parked",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .and_then(Iterator::collect);
+            rows.map_err(|e| self.err(e))?
+        };
+        for (kind, n, xp, reason) in held {
+            let xp = if xp > 0 {
+                format!(" (+{} XP)", crate::display::thousands(xp))
+            } else {
+                String::new()
+            };
+            let reason = reason.unwrap_or_default();
+            let (kind, message, cli_hint) = match kind.as_str() {
+                "rejected" => (
+                    "held_rejected",
+                    format!("{n} event(s){xp} held back: {reason}. Once that is fixed in Twenty, send them again"),
+                    Some("repxp-cli retry (or repxp-cli discard --all)"),
+                ),
+                "unverified" => (
+                    "held_unverified",
+                    format!("{n} event(s){xp} may already be counted on Twenty: this laptop's RepXP data was restored or cloned. Check your total in Twenty, then send them again or drop them"),
+                    Some("repxp-cli retry, or repxp-cli discard --all"),
+                ),
+                _ => (
+                    "held_unreadable",
+                    format!("{n} event(s) wait for a field on Twenty to be fixed: {reason}"),
+                    None,
+                ),
+            };
+            out.push(Attention {
+                kind,
+                message,
+                cli_hint,
+            });
+        }
+        let current = crate::sync::config::current_identity(self)?;
+        if let Some(cur) = current.as_deref() {
+            let earlier: Vec<(String, i64, i64)> = {
+                let mut st = self
+                    .conn()
+                    .prepare_cached(
+                        "SELECT identity, count(*), coalesce(sum(xp), 0) FROM events
+                         WHERE pushed_at IS NULL AND parked IS NULL AND identity IS NOT NULL
+                         AND identity != ?1 GROUP BY identity ORDER BY identity",
+                    )
+                    .map_err(|e| self.err(e))?;
+                let rows = st
+                    .query_map([cur], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .and_then(Iterator::collect);
+                rows.map_err(|e| self.err(e))?
+            };
+            for (identity, n, xp) in earlier {
+                let (url, email) = identity.rsplit_once(' ').unwrap_or(("", &identity));
+                let xp = if xp > 0 {
+                    format!(" (+{} XP)", crate::display::thousands(xp))
+                } else {
+                    String::new()
+                };
+                out.push(Attention {
+                    kind: "held_other_identity",
+                    message: format!(
+                        "{n} event(s){xp} earned as {email} on {url} go to that record when RepXP can reach it; send them to your current record instead if that one is not yours to use"
+                    ),
+                    cli_hint: Some("repxp-cli retry (sends them under the current email)"),
+                });
+            }
+        }
+        for (field, why) in &snap.unreadable {
+            out.push(Attention {
+                kind: "unreadable_field",
+                message: format!(
+                    "Twenty's {field} field on your record {why}; RepXP leaves it alone (ask your Twenty admin to fix it)"
+                ),
+                cli_hint: None,
+            });
+        }
+        if !snap.duplicates.is_empty() {
+            out.push(Attention {
+                kind: "duplicates",
+                message: format!(
+                    "{} records in Twenty answer to your email; RepXP uses the oldest ({}). Ask your Twenty admin to merge {} into it",
+                    snap.duplicates.len() + 1,
+                    snap.remote_id.as_deref().unwrap_or("?"),
+                    snap.duplicates.join(", ")
+                ),
+                cli_hint: None,
+            });
+        }
+        Ok(out)
+    }
+}

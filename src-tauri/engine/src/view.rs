@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::StoreError;
 use crate::level::{self, LevelProgress};
+use crate::outbox::Owner;
 use crate::snapshot::{later_time, merge_exams, ExamResult, Snapshot};
 use crate::store::Store;
 
@@ -23,6 +24,10 @@ pub struct Progression {
     pub pending: u64,
     /// XP inside those pending events.
     pub pending_xp: i64,
+    /// Events held back from pushes (an unreadable field on Twenty, a rejection, or "may
+    /// already be on Twenty"); `repxp-cli queue` says why. Their XP is not in `xp`.
+    pub held: u64,
+    pub held_xp: i64,
 }
 
 /// The part of the outbox that the view and a push batch both need, aggregated in SQL so 10,000
@@ -38,19 +43,29 @@ pub(crate) struct Unpushed {
     pub last_activity: Option<String>,
 }
 
-/// Aggregates unpushed events; `batch` limits it to one frozen batch.
+/// Aggregates pending events (neither pushed nor held back); `range` limits it to the events
+/// `first..=last` of one push, `owner` to those of one identity (`None`: every one).
 pub(crate) fn unpushed(
     conn: &rusqlite::Connection,
-    batch: Option<i64>,
+    range: Option<(i64, i64)>,
+    owner: Option<&Owner>,
 ) -> Result<Unpushed, rusqlite::Error> {
-    // ?1 NULL means every unpushed event; otherwise only that batch's.
-    let scope = "pushed_at IS NULL AND (?1 IS NULL OR batch_seq = ?1)";
+    // ?1 NULL means every pending event, ?3 NULL every identity's.
+    let scope = "pushed_at IS NULL AND parked IS NULL AND (?1 IS NULL OR seq BETWEEN ?1 AND ?2)
+        AND (?3 IS NULL OR identity = ?3 OR (identity IS NULL AND ?4))";
+    let range = range.map_or((None, None), |(a, b)| (Some(a), Some(b)));
+    let batch = (
+        range.0,
+        range.1,
+        owner.map(|o| o.identity.clone()),
+        owner.is_some_and(|o| o.current),
+    );
     let mut out = Unpushed::default();
     conn.query_row(
         &format!(
             "SELECT count(*), coalesce(sum(xp), 0), max(occurred_at) FROM events WHERE {scope}"
         ),
-        [batch],
+        rusqlite::params![batch.0, batch.1, batch.2, batch.3],
         |r| {
             out.count = r.get::<_, i64>(0)?.max(0) as u64;
             out.xp = r.get(1)?;
@@ -64,13 +79,15 @@ pub(crate) fn unpushed(
     let mut st = conn.prepare_cached(&format!(
         "SELECT DISTINCT subject FROM events WHERE {scope} AND kind = 'boss'"
     ))?;
-    for boss in st.query_map([batch], |r| r.get::<_, String>(0))? {
+    for boss in st.query_map(rusqlite::params![batch.0, batch.1, batch.2, batch.3], |r| {
+        r.get::<_, String>(0)
+    })? {
         out.bosses.insert(boss?);
     }
     let mut st = conn.prepare_cached(&format!(
         "SELECT subject, max(value), count(value) FROM events WHERE {scope} AND kind = 'exam' GROUP BY subject"
     ))?;
-    let rows = st.query_map([batch], |r| {
+    let rows = st.query_map(rusqlite::params![batch.0, batch.1, batch.2, batch.3], |r| {
         let scored: i64 = r.get(2)?;
         Ok((
             r.get::<_, String>(0)?,
@@ -87,7 +104,7 @@ pub(crate) fn unpushed(
         "SELECT subject, value FROM events WHERE seq IN (
              SELECT max(seq) FROM events WHERE {scope} AND kind = 'metric' GROUP BY subject)"
     ))?;
-    for row in st.query_map([batch], |r| {
+    for row in st.query_map(rusqlite::params![batch.0, batch.1, batch.2, batch.3], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))
     })? {
         let (name, value) = row?;
@@ -96,18 +113,74 @@ pub(crate) fn unpushed(
     Ok(out)
 }
 
+/// Events held back from pushes: how many, their XP, and the list items among them that are
+/// waiting only for a field on Twenty to become readable (still the rep's, so still shown).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Held {
+    pub count: u64,
+    pub xp: i64,
+    pub bosses: BTreeSet<String>,
+    pub exams: BTreeMap<String, ExamResult>,
+}
+
+fn held(conn: &rusqlite::Connection, current: Option<&str>) -> Result<Held, rusqlite::Error> {
+    let mut out = Held::default();
+    // Held back: parked, or earned under another identity than the current one.
+    conn.query_row(
+        "SELECT count(*), coalesce(sum(xp), 0) FROM events WHERE pushed_at IS NULL AND (
+             (parked IS NOT NULL AND parked != 'discarded')
+             OR (parked IS NULL AND ?1 IS NOT NULL AND identity IS NOT NULL AND identity != ?1))",
+        [current],
+        |r| {
+            out.count = r.get::<_, i64>(0)?.max(0) as u64;
+            out.xp = r.get(1)?;
+            Ok(())
+        },
+    )?;
+    if out.count == 0 {
+        return Ok(out);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT kind, subject, value FROM events
+         WHERE pushed_at IS NULL AND parked = 'unreadable_field' AND kind IN ('boss', 'exam')",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<f64>>(2)?,
+        ))
+    })?;
+    for row in rows {
+        match row? {
+            (k, Some(id), _) if k == "boss" => {
+                out.bosses.insert(id);
+            }
+            (_, Some(id), score) => {
+                let r = ExamResult { score };
+                let merged = out.exams.get(&id).map_or(r.clone(), |e| e.merge(&r));
+                out.exams.insert(id, merged);
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 /// Local changes on top of what Twenty said.
-pub(crate) fn overlay(snap: &Snapshot, local: &Unpushed) -> Progression {
+pub(crate) fn overlay(snap: &Snapshot, local: &Unpushed, held: &Held) -> Progression {
     let xp = snap.total_xp.saturating_add(local.xp);
     let mut bosses = snap.defeated_bosses.clone();
     bosses.extend(local.bosses.iter().cloned());
+    bosses.extend(held.bosses.iter().cloned());
     let mut exams = snap.passed_exams.clone();
     merge_exams(&mut exams, &local.exams);
+    merge_exams(&mut exams, &held.exams);
     let mut metrics = snap.efficiency_metrics.clone();
     metrics.extend(local.metrics.iter().map(|(k, v)| (k.clone(), *v)));
     Progression {
         xp,
-        level: level::progress(xp),
+        level: level::progress_at_least(xp, snap.level_floor()),
         defeated_bosses: bosses,
         passed_exams: exams,
         efficiency_metrics: metrics,
@@ -117,15 +190,20 @@ pub(crate) fn overlay(snap: &Snapshot, local: &Unpushed) -> Progression {
         ),
         pending: local.count,
         pending_xp: local.xp,
+        held: held.count,
+        held_xp: held.xp,
     }
 }
 
 impl Store {
     /// The rep's progression as it stands on this device right now.
     pub fn progression(&self) -> Result<Progression, StoreError> {
-        let snap = self.snapshot()?;
-        let local = unpushed(self.conn(), None).map_err(|e| self.err(e))?;
-        Ok(overlay(&snap, &local))
+        let identity = crate::sync::config::current_identity(self)?;
+        let snap = self.snapshot_of(identity.as_deref())?;
+        let owner = identity.as_deref().map(Owner::current);
+        let local = unpushed(self.conn(), None, owner.as_ref()).map_err(|e| self.err(e))?;
+        let held = held(self.conn(), identity.as_deref()).map_err(|e| self.err(e))?;
+        Ok(overlay(&snap, &local, &held))
     }
 }
 

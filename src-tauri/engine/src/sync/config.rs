@@ -4,6 +4,7 @@
 use crate::error::StoreError;
 use crate::secrets::{self, ApiKey, KeySource, SecretError};
 use crate::settings::Setting;
+use crate::snapshot::identity_key;
 use crate::store::Store;
 
 pub const URL_ENV: &str = "REPXP_TWENTY_URL";
@@ -63,4 +64,53 @@ pub fn load(store: &Store) -> Result<SyncConfig, ConfigError> {
         key,
         key_source,
     })
+}
+
+/// The identity (Twenty URL and rep email) settings and environment point at now: what new
+/// events are earned under and which record the view shows.
+pub fn current_identity(store: &Store) -> Result<Option<String>, StoreError> {
+    Ok(target(store)?.map(|t| identity_key(&t.url, &t.email)))
+}
+
+/// The identity (Twenty URL and rep email) the data here belongs to: the one of the last sync,
+/// else the one settings and environment point at.
+pub fn identity(store: &Store) -> Result<Option<String>, StoreError> {
+    if let Some(i) = store.snapshot_identity()? {
+        return Ok(Some(i));
+    }
+    Ok(target(store)?.map(|t| identity_key(&t.url, &t.email)))
+}
+
+/// What a change of Twenty URL or rep email means for this laptop, in one line; `None` when the
+/// identity stays the same. Nothing of the old record (snapshot, record id, watermark) carries
+/// over. Events still queued stay with the identity they were earned under: they go to that
+/// record if it exists on the same Twenty, else they wait and `retry` moves them to the new one.
+pub fn identity_change_note(
+    store: &Store,
+    before: Option<&str>,
+    url: &str,
+    email: &str,
+) -> Result<Option<String>, StoreError> {
+    let after = identity_key(url, email);
+    if before.is_none_or(|b| b == after) {
+        return Ok(None);
+    }
+    let (n, xp): (i64, i64) = store
+        .conn()
+        .query_row(
+            "SELECT count(*), coalesce(sum(xp), 0) FROM events
+             WHERE pushed_at IS NULL AND parked IS NULL AND (identity IS NULL OR identity != ?1)",
+            [&after],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|e| store.err(e))?;
+    let email = email.trim();
+    Ok(Some(if n > 0 {
+        format!(
+            "this is a new identity: RepXP starts from {email}'s record in Twenty; the {n} event(s) (+{} XP) still queued were earned under the previous email and go to its record (or wait for `repxp-cli retry` to send them here)",
+            crate::display::thousands(xp)
+        )
+    } else {
+        format!("this is a new identity: RepXP starts from {email}'s record in Twenty")
+    }))
 }

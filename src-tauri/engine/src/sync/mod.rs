@@ -1,7 +1,8 @@
 //! The exactly-once sync with Twenty (DESIGN.md §3, merge table in docs/ARCHITECTURE.md):
-//! freeze → compare-and-set write → acknowledge, and pull → merge.
+//! pending events → compare-and-set write (watermark inside) → acknowledge, and pull → merge.
 
 pub mod config;
+pub mod legacy;
 pub mod plan;
 pub mod run;
 pub mod scheduler;

@@ -1,63 +1,107 @@
-//! The pure half of a push: given the record we believe Twenty holds and a frozen batch, what to
-//! write. No I/O here, so the merge laws are tested exhaustively with proptest.
+//! The pure half of a push: what Twenty's watermark says about a push, and the record to write.
+//! No I/O here, so the laws are tested exhaustively with proptest.
 
-use crate::level;
-use crate::outbox::Batch;
-use crate::snapshot::{later_time, merge_exams, Snapshot};
+use crate::outbox::Push;
+use crate::snapshot::{later_time, merge_exams, Snapshot, Watermark};
+use crate::twenty::record::level_to_write;
 
-/// What to do with a batch, given the record Twenty holds now.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Step {
-    /// Twenty's watermark for this device already covers the batch: it landed earlier (the reply
-    /// was lost). Acknowledge locally; writing again would count it twice.
-    AlreadyApplied,
-    /// The batch never left this device, yet Twenty's watermark is at or above its number: this
-    /// database was restored from an older copy. Renumber above the watermark, then push.
-    Renumber { above: u64 },
-    /// Write this record, on condition that Twenty still holds `base`.
-    Write(Snapshot),
+/// What Twenty's watermark for the push's device says about the push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// None of the push has landed: write it all.
+    Nothing,
+    /// The device's events up to and including this one are settled on Twenty already (a reply
+    /// was lost, or another copy of this database sent them): acknowledge, never write again.
+    Through(i64),
+    /// The watermark names an event this database does not hold where it should: another line
+    /// of events uses this device id (a database restored or cloned together with the identity
+    /// that should have told it apart). Which of our events it already sent cannot be known.
+    Diverged,
 }
 
-/// Decides the step for `batch` against `base` (the record as last read or returned).
-pub fn plan(base: &Snapshot, batch: &Batch) -> Step {
-    let watermark = base
-        .sync_watermarks
-        .get(&batch.device_id)
-        .copied()
-        .unwrap_or(0);
-    if watermark >= batch.seq {
-        return if batch.attempted {
-            Step::AlreadyApplied
+/// What this database knows around the watermark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Local {
+    /// Whether the push's device is the one this database records under now.
+    pub current_device: bool,
+    /// Last event of the device's segment (for the current device: the newest event).
+    pub segment_last: i64,
+    pub segment_first: i64,
+    /// The id of our event at the watermark's number, if we have one there.
+    pub event_at_watermark: Option<String>,
+}
+
+/// Reads `watermark` (Twenty's entry for the push's device) against the push.
+pub fn settle(watermark: Option<&Watermark>, push: &Push, local: &Local) -> Settled {
+    let (m, event) = match watermark {
+        // Schema-1 numbers were settled when this database upgraded (sync::legacy).
+        None | Some(Watermark::Legacy(_)) => return Settled::Nothing,
+        Some(Watermark::Event { seq, event }) => (*seq, event.as_str()),
+    };
+    if m < local.segment_first {
+        // Written before this device id began: it cannot name any of our events.
+        return Settled::Nothing;
+    }
+    if m > local.segment_last {
+        return if local.current_device {
+            // Someone else has sent events under our current id beyond any we made.
+            Settled::Diverged
         } else {
-            Step::Renumber { above: watermark }
+            // A device id we left at a fork: the line we forked from went on with it, and our
+            // events of it are a prefix of that line, so all of them are settled.
+            Settled::Through(local.segment_last)
         };
     }
-    Step::Write(apply(base, batch))
+    if local.event_at_watermark.as_deref() != Some(event) {
+        return Settled::Diverged;
+    }
+    if m >= push.first_seq {
+        Settled::Through(m)
+    } else {
+        Settled::Nothing
+    }
 }
 
-/// `base` with `batch` applied: XP added, lists unioned, metrics overwritten by the batch's
-/// latest values, the watermark moved to the batch and the revision bumped.
-pub fn apply(base: &Snapshot, batch: &Batch) -> Snapshot {
+/// `base` with `push` applied: XP added, lists unioned, metrics overwritten by the push's latest
+/// values, last activity the later one, the level never lowered, the device's watermark moved
+/// to the push's last event and the revision bumped. Fields RepXP cannot read stay as they are
+/// (the caller holds back the events meant for them).
+pub fn apply(base: &Snapshot, push: &Push) -> Snapshot {
     let mut next = base.clone();
-    next.total_xp = base.total_xp.saturating_add(batch.xp_delta);
-    next.defeated_bosses.extend(batch.bosses.iter().cloned());
-    merge_exams(&mut next.passed_exams, &batch.exams);
-    next.efficiency_metrics
-        .extend(batch.metrics.iter().map(|(k, v)| (k.clone(), *v)));
-    next.last_activity_date = later_time(
-        base.last_activity_date.as_deref(),
-        batch.last_activity.as_deref(),
+    let readable = |f: &str| base.is_readable(f);
+    if readable("totalXp") && push.xp_delta != 0 {
+        next.total_xp = base.total_xp.saturating_add(push.xp_delta);
+        if readable("level") {
+            next.level = Some(level_to_write(base.level, next.total_xp));
+        }
+    }
+    if readable("defeatedBosses") {
+        next.defeated_bosses.extend(push.bosses.iter().cloned());
+    }
+    if readable("passedExams") {
+        merge_exams(&mut next.passed_exams, &push.exams);
+    }
+    if readable("efficiencyMetrics") {
+        next.efficiency_metrics
+            .extend(push.metrics.iter().map(|(k, v)| (k.clone(), *v)));
+    }
+    if readable("lastActivityDate") {
+        next.last_activity_date = later_time(
+            base.last_activity_date.as_deref(),
+            push.last_activity.as_deref(),
+        );
+    }
+    next.sync_watermarks.insert(
+        push.device_id().to_string(),
+        Watermark::Event {
+            seq: push.last_seq,
+            event: push.last_event.clone(),
+        },
     );
-    next.sync_watermarks
-        .insert(batch.device_id.clone(), batch.seq);
-    next.sync_revision = base.sync_revision + 1;
-    next.null_fields = Default::default();
+    if readable("syncRevision") {
+        next.sync_revision = base.sync_revision + 1;
+    }
     next
-}
-
-/// The level written beside totalXp, from the one level curve.
-pub fn level_of(s: &Snapshot) -> u32 {
-    level::level_for(s.total_xp)
 }
 
 #[cfg(test)]
@@ -67,61 +111,125 @@ mod tests {
 
     use proptest::prelude::*;
 
+    use crate::lineage::Segment;
     use crate::snapshot::ExamResult;
 
-    fn batch(seq: u64, xp: i64, bosses: &[&str], attempted: bool) -> Batch {
-        Batch {
-            seq,
-            device_id: "dev-a".into(),
-            events: 1,
+    fn segment(device: &str) -> Segment {
+        Segment {
+            device_id: device.into(),
+            first_seq: 1,
+            last_seq: None,
+            reason: "created".into(),
+            created_at: String::new(),
+        }
+    }
+
+    fn push(first: i64, last: i64, xp: i64, bosses: &[&str]) -> Push {
+        Push {
+            segment: segment("dev-a"),
+            first_seq: first,
+            last_seq: last,
+            last_event: format!("e{last}"),
+            events: (last - first + 1) as u64,
             xp_delta: xp,
             bosses: bosses.iter().map(|b| b.to_string()).collect(),
             exams: BTreeMap::new(),
             metrics: BTreeMap::new(),
             last_activity: None,
-            attempted,
+        }
+    }
+
+    fn wm(seq: i64, event: &str) -> Watermark {
+        Watermark::Event {
+            seq,
+            event: event.into(),
+        }
+    }
+
+    fn local(current: bool, last: i64, at: Option<&str>) -> Local {
+        Local {
+            current_device: current,
+            segment_last: last,
+            segment_first: 1,
+            event_at_watermark: at.map(str::to_string),
         }
     }
 
     #[test]
-    fn a_landed_batch_is_acknowledged_not_rewritten() {
-        let mut base = Snapshot::default();
-        base.sync_watermarks.insert("dev-a".into(), 3);
-        assert_eq!(plan(&base, &batch(3, 10, &[], true)), Step::AlreadyApplied);
-        assert_eq!(plan(&base, &batch(2, 10, &[], true)), Step::AlreadyApplied);
-    }
-
-    #[test]
-    fn a_never_sent_batch_under_the_watermark_means_a_restored_database() {
-        let mut base = Snapshot::default();
-        base.sync_watermarks.insert("dev-a".into(), 7);
+    fn a_watermark_naming_our_event_settles_up_to_it() {
+        let p = push(4, 9, 10, &[]);
         assert_eq!(
-            plan(&base, &batch(3, 10, &[], false)),
-            Step::Renumber { above: 7 }
+            settle(Some(&wm(9, "e9")), &p, &local(true, 9, Some("e9"))),
+            Settled::Through(9)
+        );
+        assert_eq!(
+            settle(Some(&wm(6, "e6")), &p, &local(true, 9, Some("e6"))),
+            Settled::Through(6),
+            "another copy sent part of it"
+        );
+        assert_eq!(
+            settle(Some(&wm(3, "e3")), &p, &local(true, 9, Some("e3"))),
+            Settled::Nothing
+        );
+        assert_eq!(settle(None, &p, &local(true, 9, None)), Settled::Nothing);
+        assert_eq!(
+            settle(Some(&Watermark::Legacy(40)), &p, &local(true, 9, None)),
+            Settled::Nothing
         );
     }
 
     #[test]
-    fn apply_adds_xp_unions_lists_and_keeps_other_devices_watermarks() {
+    fn a_watermark_naming_someone_elses_event_is_a_divergence() {
+        let p = push(4, 9, 10, &[]);
+        assert_eq!(
+            settle(Some(&wm(7, "theirs")), &p, &local(true, 9, Some("e7"))),
+            Settled::Diverged
+        );
+        assert_eq!(
+            settle(Some(&wm(12, "theirs")), &p, &local(true, 9, None)),
+            Settled::Diverged,
+            "beyond our newest event under our current id"
+        );
+        assert_eq!(
+            settle(Some(&wm(12, "theirs")), &p, &local(false, 9, None)),
+            Settled::Through(9),
+            "an id we forked away from: the original went on"
+        );
+    }
+
+    #[test]
+    fn apply_adds_xp_unions_lists_keeps_other_devices_and_never_lowers_the_level() {
         let mut base = Snapshot {
             total_xp: 100,
+            level: Some(9),
             sync_revision: 4,
             ..Snapshot::default()
         };
         base.defeated_bosses.insert("gatekeeper".into());
-        base.sync_watermarks.insert("dev-b".into(), 9);
-        let Step::Write(next) = plan(&base, &batch(1, 25, &["gatekeeper", "procurement"], false))
-        else {
-            panic!("expected a write");
-        };
+        base.sync_watermarks.insert("dev-b".into(), wm(9, "b9"));
+        let next = apply(&base, &push(1, 3, 25, &["gatekeeper", "procurement"]));
         assert_eq!(next.total_xp, 125);
+        assert_eq!(next.level, Some(9), "another writer's level stands");
         assert_eq!(next.sync_revision, 5);
         assert_eq!(next.defeated_bosses.len(), 2);
-        assert_eq!(next.sync_watermarks["dev-b"], 9);
-        assert_eq!(next.sync_watermarks["dev-a"], 1);
+        assert_eq!(next.sync_watermarks["dev-b"], wm(9, "b9"));
+        assert_eq!(next.sync_watermarks["dev-a"], wm(3, "e3"));
     }
 
-    fn arb_batch(seq: u64) -> impl Strategy<Value = Batch> {
+    #[test]
+    fn apply_leaves_unreadable_fields_alone() {
+        let mut base = Snapshot {
+            total_xp: 10,
+            ..Snapshot::default()
+        };
+        base.unreadable
+            .insert("defeatedBosses".into(), "not JSON".into());
+        let next = apply(&base, &push(1, 1, 5, &["dragon"]));
+        assert_eq!(next.total_xp, 15);
+        assert!(next.defeated_bosses.is_empty());
+    }
+
+    fn arb_push(device: &'static str) -> impl Strategy<Value = Push> {
         (
             0i64..10_000,
             proptest::collection::btree_set("[a-e]", 0..3),
@@ -132,28 +240,23 @@ mod tests {
                 }),
                 0..3,
             ),
+            1i64..50,
         )
             .prop_map(
-                move |(xp, bosses, exams): (i64, BTreeSet<String>, _)| Batch {
-                    seq,
-                    device_id: "dev-a".into(),
-                    events: 1,
-                    xp_delta: xp,
-                    bosses,
-                    exams,
-                    metrics: BTreeMap::new(),
-                    last_activity: None,
-                    attempted: false,
+                move |(xp, bosses, exams, n): (i64, BTreeSet<String>, _, i64)| {
+                    let mut p = push(1, n, xp, &[]);
+                    p.segment = segment(device);
+                    p.bosses = bosses;
+                    p.exams = exams;
+                    p
                 },
             )
     }
 
     proptest! {
-        /// Two devices' batches land in either order: the same XP, the same lists.
+        /// Two devices' pushes land in either order: the same XP, the same lists.
         #[test]
-        fn batches_from_two_devices_commute(a in arb_batch(1), b in arb_batch(1), base_xp in 0i64..1000) {
-            let mut b = b;
-            b.device_id = "dev-b".into();
+        fn pushes_from_two_devices_commute(a in arb_push("dev-a"), b in arb_push("dev-b"), base_xp in 0i64..1000) {
             let base = Snapshot { total_xp: base_xp, ..Snapshot::default() };
             let ab = apply(&apply(&base, &a), &b);
             let ba = apply(&apply(&base, &b), &a);
@@ -164,14 +267,17 @@ mod tests {
             prop_assert_eq!(&ab.sync_watermarks, &ba.sync_watermarks);
         }
 
-        /// Replaying a batch against the record it produced is never a second write.
+        /// Replaying a push against the record it produced is never a second write.
         #[test]
-        fn replay_after_landing_never_writes_again(a in arb_batch(5), base_xp in 0i64..1000) {
+        fn replay_after_landing_never_writes_again(a in arb_push("dev-a"), base_xp in 0i64..1000) {
             let base = Snapshot { total_xp: base_xp, ..Snapshot::default() };
             let landed = apply(&base, &a);
-            let mut retry = a.clone();
-            retry.attempted = true;
-            prop_assert_eq!(plan(&landed, &retry), Step::AlreadyApplied);
+            let ev = a.last_event.clone();
+            let here = local(true, a.last_seq, Some(&ev));
+            prop_assert_eq!(
+                settle(landed.sync_watermarks.get("dev-a"), &a, &here),
+                Settled::Through(a.last_seq)
+            );
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::error::TwentyError;
-use super::record::{parse_record, short, write_fields};
+use super::record::{create_fields, is_trashed, parse_record, short};
 use super::url::parse_base_url;
 use crate::secrets::ApiKey;
 use crate::snapshot::Snapshot;
@@ -151,13 +151,17 @@ impl TwentyClient {
         Err(classify(status, retry_after, message))
     }
 
-    /// The rep's record, found by email (`None` if there is none yet).
-    pub async fn find_by_email(&self, email: &str) -> Result<Option<Snapshot>, TwentyError> {
+    /// Every live record whose `repEmail` equals `email` case-insensitively, oldest first
+    /// (`createdAt`, then id): the first is the rep's record, the others are duplicates. One
+    /// request. `ilike` with the address as the pattern (Twenty passes it raw, adding no `%`)
+    /// finds every case variant; `_` and `%` in an address only widen the match, so the exact
+    /// comparison happens here.
+    pub async fn find_by_email(&self, email: &str) -> Result<Vec<Snapshot>, TwentyError> {
         let email = check_rep_email(email)?;
-        let filter = format!("repEmail[eq]:\"{email}\"");
+        let filter = format!("repEmail[ilike]:\"{email}\"");
         let url = self.url(
             &format!("rest/{OBJECT_PLURAL}"),
-            &[("filter", &filter), ("limit", "2"), ("depth", "0")],
+            &[("filter", &filter), ("limit", "60"), ("depth", "0")],
         );
         let body = self.call(Method::GET, url, None).await?;
         let list = at(&body, &["data", OBJECT_PLURAL])?
@@ -165,29 +169,84 @@ impl TwentyClient {
             .ok_or_else(|| TwentyError::Malformed {
                 detail: format!("data.{OBJECT_PLURAL} is not a list"),
             })?;
-        if list.len() > 1 {
+        let wanted = email.to_lowercase();
+        let mut found = Vec::new();
+        for v in list.iter().filter(|v| !is_trashed(v)) {
+            let rec = parse_record(v)?;
+            if rec.rep_email.as_deref().map(|e| e.trim().to_lowercase()) == Some(wanted.clone()) {
+                found.push(rec);
+            }
+        }
+        found.sort_by(|a, b| (&a.created_at, &a.remote_id).cmp(&(&b.created_at, &b.remote_id)));
+        if found.len() > 1 {
             tracing::warn!(
-                count = list.len(),
-                "several records share this rep email; using the first"
+                count = found.len(),
+                "several records answer to this rep email; using the oldest"
             );
         }
-        list.first().map(parse_record).transpose()
+        Ok(found)
     }
 
-    /// One record by id (`None` if it was deleted).
+    /// One record by id (`None` if there is none, or it is in the trash). Newer servers answer
+    /// 404, older ones 400 "Record not found" or "Could not find any entity" (docs/twenty-api.md).
     pub async fn get(&self, id: &str) -> Result<Option<Snapshot>, TwentyError> {
         let url = self.url(&format!("rest/{OBJECT_PLURAL}/{id}"), &[("depth", "0")]);
         match self.call(Method::GET, url, None).await {
             Ok(body) => parse_record(at(&body, &["data", OBJECT_SINGULAR])?).map(Some),
             Err(TwentyError::Rejected { status: 404, .. }) => Ok(None),
+            Err(TwentyError::Rejected {
+                status: 400,
+                detail,
+            }) if detail.contains("Record not found")
+                || detail.contains("Could not find any entity") =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }
 
-    /// Creates the rep's record holding `initial`.
-    pub async fn create(&self, email: &str, initial: &Snapshot) -> Result<Snapshot, TwentyError> {
+    /// A record in Twenty's trash that is the rep's: the one with `id`, or one with the rep's
+    /// email. Find-many leaves the trash out unless the filter names `deletedAt`.
+    pub async fn find_trashed(
+        &self,
+        email: &str,
+        id: Option<&str>,
+    ) -> Result<Option<Snapshot>, TwentyError> {
         let email = check_rep_email(email)?;
-        let mut fields = write_fields(initial);
+        let who = match id {
+            Some(id) => format!("or(id[eq]:\"{id}\",repEmail[ilike]:\"{email}\")"),
+            None => format!("repEmail[ilike]:\"{email}\""),
+        };
+        let filter = format!("and(deletedAt[is]:NOT_NULL,{who})");
+        let url = self.url(
+            &format!("rest/{OBJECT_PLURAL}"),
+            &[("filter", &filter), ("limit", "60"), ("depth", "0")],
+        );
+        let body = self.call(Method::GET, url, None).await?;
+        let list = at(&body, &["data", OBJECT_PLURAL])?
+            .as_array()
+            .ok_or_else(|| TwentyError::Malformed {
+                detail: format!("data.{OBJECT_PLURAL} is not a list"),
+            })?;
+        let wanted = email.to_lowercase();
+        for v in list.iter().filter(|v| is_trashed(v)) {
+            let rec = parse_record(v)?;
+            let mine = id.is_some_and(|id| rec.remote_id.as_deref() == Some(id))
+                || rec.rep_email.as_deref().map(|e| e.trim().to_lowercase())
+                    == Some(wanted.clone());
+            if mine {
+                return Ok(Some(rec));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Creates the rep's record holding `initial` (the email stored lower-cased, so two devices
+    /// creating it at once collide on Twenty's unique index instead of making two records).
+    pub async fn create(&self, email: &str, initial: &Snapshot) -> Result<Snapshot, TwentyError> {
+        let email = check_rep_email(email)?.to_lowercase();
+        let mut fields = create_fields(initial);
         fields["repEmail"] = json!(email);
         fields["name"] = json!(email);
         let url = self.url(&format!("rest/{OBJECT_PLURAL}"), &[]);
@@ -195,19 +254,18 @@ impl TwentyClient {
         parse_record(at(&body, &["data", "createRepProgression"])?)
     }
 
-    /// Writes `next` only if Twenty still holds `expected` (same revision and XP): one atomic
-    /// update-many whose filter is the compare-and-set. `Ok(None)`: someone wrote in between.
+    /// Writes `fields` only if the record is still exactly `expected`, live, and not in the
+    /// trash: one atomic update-many whose filter is the compare-and-set (see [`cas_filter`]).
+    /// `Ok(None)`: someone wrote in between, or the record went to the trash.
     pub async fn update_if(
         &self,
         id: &str,
         expected: &Snapshot,
-        next: &Snapshot,
+        fields: &Value,
     ) -> Result<Option<Snapshot>, TwentyError> {
         let filter = cas_filter(id, expected);
         let url = self.url(&format!("rest/{OBJECT_PLURAL}"), &[("filter", &filter)]);
-        let body = self
-            .call(Method::PATCH, url, Some(&write_fields(next)))
-            .await?;
+        let body = self.call(Method::PATCH, url, Some(fields)).await?;
         let rows = at(&body, &["data", "updateRepProgressions"])?
             .as_array()
             .ok_or_else(|| TwentyError::Malformed {
@@ -292,28 +350,50 @@ impl TwentyClient {
 
 /// The shape Twenty's REST metadata layer itself sends for one object with its fields
 /// (find-one-metadata-query.factory.ts + fetch-metadata-fields.utils.ts, docs/twenty-api.md §7).
-const OBJECT_FIELDS_QUERY: &str = "query RepXPObjectFields($id: UUID!) { object(id: $id) { id fields(paging: { first: 1000 }) { edges { node { id name type isNullable } } } } }";
+const OBJECT_FIELDS_QUERY: &str = "query RepXPObjectFields($id: UUID!) { object(id: $id) { id fields(paging: { first: 1000 }) { edges { node { id name type isNullable isUnique } } } } }";
 
-/// `and(id[eq]:"<id>",syncRevision[eq]:<rev>,totalXp[eq]:<xp>)`: the write lands only if nobody
-/// changed the revision (any RepXP) or the XP (the academy app) since we read. A number another
-/// tool left empty is matched with `[is]:NULL`, since `[eq]:0` does not match null.
+/// The compare-and-set: `and(id[eq]:"<id>",deletedAt[is]:NULL,updatedAt[gte]:"T",
+/// updatedAt[lt]:"T+1ms",syncRevision[eq]:<rev>,totalXp[eq]:<xp>)`.
+///
+/// Twenty stamps `updatedAt` with `CURRENT_TIMESTAMP` (microseconds) on every update by anyone
+/// and returns it truncated to milliseconds, so the bracket `[T, T+1ms)` matches exactly the
+/// record we read, whatever precision the column keeps and on servers whose `eq` on a date is
+/// a plain `=` (docs/twenty-api.md §3a). `deletedAt[is]:NULL` keeps the write out of the trash
+/// (update-many matches trashed rows). The two numbers also catch a writer that sets
+/// `updatedAt` itself. A number another tool left empty is matched with `[is]:NULL`, since
+/// `[eq]:0` does not match null; a field RepXP cannot read is left out.
 pub fn cas_filter(id: &str, expected: &Snapshot) -> String {
-    let cond = |field: &str, v: i64, was_null: bool| {
-        if was_null {
+    let mut conds = vec![format!("id[eq]:\"{id}\""), "deletedAt[is]:NULL".to_string()];
+    if let Some((from, to)) = expected.updated_at.as_deref().and_then(millisecond_bracket) {
+        conds.push(format!("updatedAt[gte]:\"{from}\""));
+        conds.push(format!("updatedAt[lt]:\"{to}\""));
+    }
+    let mut number = |field: &str, v: i64, was_null: bool| {
+        if !expected.is_readable(field) {
+            return;
+        }
+        conds.push(if was_null {
             format!("{field}[is]:NULL")
         } else {
             format!("{field}[eq]:{v}")
-        }
+        });
     };
-    format!(
-        "and(id[eq]:\"{id}\",{},{})",
-        cond(
-            "syncRevision",
-            expected.sync_revision,
-            expected.null_fields.sync_revision
-        ),
-        cond("totalXp", expected.total_xp, expected.null_fields.total_xp)
-    )
+    number(
+        "syncRevision",
+        expected.sync_revision,
+        expected.null_fields.sync_revision,
+    );
+    number("totalXp", expected.total_xp, expected.null_fields.total_xp);
+    format!("and({})", conds.join(","))
+}
+
+/// `T` and `T + 1 ms`, both as Twenty prints times.
+fn millisecond_bracket(t: &str) -> Option<(String, String)> {
+    let at = crate::timefmt::parse(t).ok()?;
+    Some((
+        crate::timefmt::format(at),
+        crate::timefmt::format(at + time::Duration::milliseconds(1)),
+    ))
 }
 
 fn at<'a>(body: &'a Value, path: &[&str]) -> Result<&'a Value, TwentyError> {

@@ -1,37 +1,48 @@
-//! The rep's `repProgression` record in Twenty's JSON, read leniently and written strictly.
+//! The rep's `repProgression` record in Twenty's JSON, read leniently and written minimally.
 //!
 //! Lists and maps live in TEXT fields holding JSON (the existing schema); RAW_JSON fields, which
-//! Twenty returns as JSON values, are read too. Anything unreadable is a `Malformed` error naming
-//! the field, never a panic and never a silent zero.
+//! Twenty returns as JSON values, are read too. A field RepXP cannot read (another tool wrote
+//! plain text into `defeatedBosses`, a fractional `totalXp`) is recorded in
+//! `Snapshot::unreadable` with the reason and never written back: it is not RepXP's to repair.
+//! Only a record without an `id` is unreadable as a whole (`Malformed`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
 use super::error::TwentyError;
-use crate::snapshot::{ExamResult, NullFields, Snapshot};
-use crate::sync::plan::level_of;
+use crate::level::level_for;
+use crate::snapshot::{ExamResult, NullFields, Snapshot, Watermark};
 use crate::timefmt;
 
-fn malformed(field: &str, why: impl std::fmt::Display) -> TwentyError {
-    TwentyError::Malformed {
-        detail: format!("field {field}: {why}"),
+/// Why a field cannot be read; becomes `Snapshot::unreadable[field]`.
+type Unreadable = String;
+
+fn shown(v: &Value) -> String {
+    let s = short(v);
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
     }
 }
 
 /// A TEXT field holding JSON, or a RAW_JSON field holding the value; `None` when null/empty.
-fn json_field(rec: &Map<String, Value>, field: &str) -> Result<Option<Value>, TwentyError> {
+fn json_field(rec: &Map<String, Value>, field: &str) -> Result<Option<Value>, Unreadable> {
     match rec.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => serde_json::from_str(s)
-            .map(Some)
-            .map_err(|e| malformed(field, format!("not JSON text ({e})"))),
+        Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(|_| {
+            format!(
+                "holds text that is not JSON ({})",
+                shown(&Value::String(s.clone()))
+            )
+        }),
         Some(v) => Ok(Some(v.clone())),
     }
 }
 
-fn integer(rec: &Map<String, Value>, field: &str) -> Result<i64, TwentyError> {
+fn integer(rec: &Map<String, Value>, field: &str) -> Result<i64, Unreadable> {
     match rec.get(field) {
         None | Some(Value::Null) => Ok(0),
         Some(Value::Number(n)) => n
@@ -41,8 +52,8 @@ fn integer(rec: &Map<String, Value>, field: &str) -> Result<i64, TwentyError> {
                     .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
                     .map(|f| f as i64)
             })
-            .ok_or_else(|| malformed(field, format!("{n} is not a whole number"))),
-        Some(other) => Err(malformed(field, format!("expected a number, got {other}"))),
+            .ok_or_else(|| format!("holds {n}, not a whole number")),
+        Some(other) => Err(format!("holds {}, not a number", shown(other))),
     }
 }
 
@@ -50,11 +61,11 @@ fn is_null(rec: &Map<String, Value>, field: &str) -> bool {
     matches!(rec.get(field), None | Some(Value::Null))
 }
 
-fn text(rec: &Map<String, Value>, field: &str) -> Result<Option<String>, TwentyError> {
+fn text(rec: &Map<String, Value>, field: &str) -> Result<Option<String>, Unreadable> {
     match rec.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(malformed(field, format!("expected text, got {other}"))),
+        Some(other) => Err(format!("holds {}, not text", shown(other))),
     }
 }
 
@@ -68,34 +79,34 @@ fn id_of(v: &Value, keys: &[&str]) -> Option<String> {
     }
 }
 
-fn bosses(v: Option<Value>) -> Result<BTreeSet<String>, TwentyError> {
+fn bosses(v: Option<Value>) -> Result<BTreeSet<String>, Unreadable> {
     let Some(v) = v else {
         return Ok(BTreeSet::new());
     };
     let Value::Array(items) = v else {
-        return Err(malformed("defeatedBosses", "expected a JSON array"));
+        return Err(format!("holds {}, not a JSON list", shown(&v)));
     };
     items
         .iter()
         .map(|i| {
             id_of(i, &["id", "bossId"])
-                .ok_or_else(|| malformed("defeatedBosses", format!("cannot read item {i}")))
+                .ok_or_else(|| format!("has an item RepXP cannot read: {}", shown(i)))
         })
         .collect()
 }
 
-fn score(v: Option<&Value>) -> Result<Option<f64>, TwentyError> {
+fn score(v: Option<&Value>) -> Result<Option<f64>, Unreadable> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(other) => Err(malformed(
-            "passedExams",
-            format!("score {other} is not a number"),
+        Some(other) => Err(format!(
+            "has a score that is not a number: {}",
+            shown(other)
         )),
     }
 }
 
-fn exams(v: Option<Value>) -> Result<BTreeMap<String, ExamResult>, TwentyError> {
+fn exams(v: Option<Value>) -> Result<BTreeMap<String, ExamResult>, Unreadable> {
     let mut out: BTreeMap<String, ExamResult> = BTreeMap::new();
     let mut add = |id: String, r: ExamResult| {
         let merged = out.get(&id).map(|e| e.merge(&r)).unwrap_or(r);
@@ -109,7 +120,9 @@ fn exams(v: Option<Value>) -> Result<BTreeMap<String, ExamResult>, TwentyError> 
                 let s = match &r {
                     Value::Object(o) => score(o.get("score"))?,
                     Value::Number(_) | Value::Null => score(Some(&r))?,
-                    other => return Err(malformed("passedExams", format!("cannot read {other}"))),
+                    other => {
+                        return Err(format!("has an entry RepXP cannot read: {}", shown(other)))
+                    }
                 };
                 add(id, ExamResult { score: s });
             }
@@ -118,7 +131,7 @@ fn exams(v: Option<Value>) -> Result<BTreeMap<String, ExamResult>, TwentyError> 
         Some(Value::Array(items)) => {
             for i in items {
                 let id = id_of(&i, &["id", "examId"])
-                    .ok_or_else(|| malformed("passedExams", format!("cannot read item {i}")))?;
+                    .ok_or_else(|| format!("has an item RepXP cannot read: {}", shown(&i)))?;
                 let s = match &i {
                     Value::Object(o) => score(o.get("score"))?,
                     _ => None,
@@ -126,45 +139,73 @@ fn exams(v: Option<Value>) -> Result<BTreeMap<String, ExamResult>, TwentyError> 
                 add(id, ExamResult { score: s });
             }
         }
-        Some(other) => return Err(malformed("passedExams", format!("cannot read {other}"))),
+        Some(other) => {
+            return Err(format!(
+                "holds {}, not a JSON object or list",
+                shown(&other)
+            ))
+        }
     }
     Ok(out)
 }
 
-fn metrics(v: Option<Value>) -> Result<BTreeMap<String, f64>, TwentyError> {
+fn metrics(v: Option<Value>) -> Result<BTreeMap<String, f64>, Unreadable> {
     let Some(v) = v else {
         return Ok(BTreeMap::new());
     };
     let Value::Object(m) = v else {
-        return Err(malformed("efficiencyMetrics", "expected a JSON object"));
+        return Err(format!("holds {}, not a JSON object", shown(&v)));
     };
     m.into_iter()
         .map(|(k, v)| match v.as_f64() {
             Some(f) => Ok((k, f)),
-            None => Err(malformed(
-                "efficiencyMetrics",
-                format!("{k} = {v} is not a number"),
-            )),
+            None => Err(format!("has {k} = {}, not a number", shown(&v))),
         })
         .collect()
 }
 
-fn watermarks(v: Option<Value>) -> Result<BTreeMap<String, u64>, TwentyError> {
+fn watermarks(v: Option<Value>) -> Result<BTreeMap<String, Watermark>, Unreadable> {
     let Some(v) = v else {
         return Ok(BTreeMap::new());
     };
     let Value::Object(m) = v else {
-        return Err(malformed("syncWatermarks", "expected a JSON object"));
+        return Err(format!("holds {}, not a JSON object", shown(&v)));
     };
     m.into_iter()
-        .map(|(k, v)| match v.as_u64() {
-            Some(n) => Ok((k, n)),
-            None => Err(malformed(
-                "syncWatermarks",
-                format!("{k} = {v} is not a batch number"),
-            )),
+        .map(|(k, v)| {
+            let wm = match &v {
+                Value::Number(n) => n.as_u64().map(Watermark::Legacy),
+                Value::Object(o) => match (
+                    o.get("seq").and_then(Value::as_i64),
+                    o.get("event").and_then(Value::as_str),
+                ) {
+                    (Some(seq), Some(event)) if seq > 0 => Some(Watermark::Event {
+                        seq,
+                        event: event.to_string(),
+                    }),
+                    _ => None,
+                },
+                _ => None,
+            };
+            wm.map(|w| (k.clone(), w))
+                .ok_or_else(|| format!("has {k} = {}, not a watermark", shown(&v)))
         })
         .collect()
+}
+
+/// `Some(value)`, or `None` with the reason recorded under `field`.
+fn take<T>(
+    unreadable: &mut BTreeMap<String, String>,
+    field: &str,
+    r: Result<T, Unreadable>,
+) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(why) => {
+            unreadable.insert(field.to_string(), why);
+            None
+        }
+    }
 }
 
 /// Reads one record object (the value under `data.repProgression`, or an element of a list).
@@ -172,46 +213,161 @@ pub fn parse_record(v: &Value) -> Result<Snapshot, TwentyError> {
     let rec = v.as_object().ok_or_else(|| TwentyError::Malformed {
         detail: format!("expected a record object, got {}", short(v)),
     })?;
-    let id = text(rec, "id")?.ok_or_else(|| malformed("id", "missing"))?;
+    let id = match text(rec, "id") {
+        Ok(Some(id)) if !id.is_empty() => id,
+        _ => {
+            return Err(TwentyError::Malformed {
+                detail: format!("a record without an id: {}", short(v)),
+            })
+        }
+    };
+    let updated_at = text(rec, "updatedAt").map_err(|why| TwentyError::Malformed {
+        detail: format!("field updatedAt {why}"),
+    })?;
+    let mut unreadable = BTreeMap::new();
+    let total_xp = take(&mut unreadable, "totalXp", integer(rec, "totalXp")).unwrap_or(0);
+    let level =
+        take(&mut unreadable, "level", integer(rec, "level")).filter(|_| !is_null(rec, "level"));
+    let defeated_bosses = take(
+        &mut unreadable,
+        "defeatedBosses",
+        json_field(rec, "defeatedBosses").and_then(bosses),
+    )
+    .unwrap_or_default();
+    let passed_exams = take(
+        &mut unreadable,
+        "passedExams",
+        json_field(rec, "passedExams").and_then(exams),
+    )
+    .unwrap_or_default();
+    let efficiency_metrics = take(
+        &mut unreadable,
+        "efficiencyMetrics",
+        json_field(rec, "efficiencyMetrics").and_then(metrics),
+    )
+    .unwrap_or_default();
+    let last_activity_date = take(
+        &mut unreadable,
+        "lastActivityDate",
+        text(rec, "lastActivityDate").and_then(|t| match t {
+            Some(t) if timefmt::parse(&t).is_err() => Err(format!("holds {t:?}, not a time")),
+            other => Ok(other),
+        }),
+    )
+    .flatten();
+    let sync_watermarks = take(
+        &mut unreadable,
+        "syncWatermarks",
+        json_field(rec, "syncWatermarks").and_then(watermarks),
+    )
+    .unwrap_or_default();
+    let sync_revision = take(
+        &mut unreadable,
+        "syncRevision",
+        integer(rec, "syncRevision"),
+    )
+    .unwrap_or(0);
     Ok(Snapshot {
         remote_id: Some(id),
-        total_xp: integer(rec, "totalXp")?,
-        defeated_bosses: bosses(json_field(rec, "defeatedBosses")?)?,
-        passed_exams: exams(json_field(rec, "passedExams")?)?,
-        efficiency_metrics: metrics(json_field(rec, "efficiencyMetrics")?)?,
-        last_activity_date: text(rec, "lastActivityDate")?,
-        sync_watermarks: watermarks(json_field(rec, "syncWatermarks")?)?,
-        sync_revision: integer(rec, "syncRevision")?,
-        updated_at: text(rec, "updatedAt")?,
+        rep_email: text(rec, "repEmail").ok().flatten(),
+        created_at: text(rec, "createdAt").ok().flatten(),
+        total_xp,
+        level,
+        defeated_bosses,
+        passed_exams,
+        efficiency_metrics,
+        last_activity_date,
+        sync_watermarks,
+        sync_revision,
+        updated_at,
         null_fields: NullFields {
             sync_revision: is_null(rec, "syncRevision"),
             total_xp: is_null(rec, "totalXp"),
         },
+        unreadable,
+        duplicates: Vec::new(),
     })
 }
 
-/// The fields RepXP writes (never `id`, `repEmail` only on create).
-pub fn write_fields(s: &Snapshot) -> Value {
-    let exams: Map<String, Value> = s
-        .passed_exams
-        .iter()
-        .map(|(id, r)| (id.clone(), serde_json::to_value(r).unwrap_or(Value::Null)))
-        .collect();
-    let last_activity = s
-        .last_activity_date
-        .as_deref()
-        .and_then(|t| timefmt::parse(t).ok())
-        .map(timefmt::format);
-    json!({
-        "totalXp": s.total_xp,
-        "level": level_of(s),
-        "defeatedBosses": Value::from(s.defeated_bosses.iter().cloned().collect::<Vec<_>>()).to_string(),
-        "passedExams": Value::Object(exams).to_string(),
-        "efficiencyMetrics": json!(s.efficiency_metrics).to_string(),
-        "syncWatermarks": json!(s.sync_watermarks).to_string(),
-        "syncRevision": s.sync_revision,
-        "lastActivityDate": last_activity,
-    })
+/// Whether a record is in Twenty's trash (`deletedAt` set).
+pub fn is_trashed(v: &Value) -> bool {
+    v.get("deletedAt").is_some_and(|d| !d.is_null())
+}
+
+fn field_value(s: &Snapshot, field: &str) -> Value {
+    match field {
+        "totalXp" => json!(s.total_xp),
+        "level" => json!(s.level),
+        "defeatedBosses" => Value::String(
+            Value::from(s.defeated_bosses.iter().cloned().collect::<Vec<_>>()).to_string(),
+        ),
+        "passedExams" => {
+            let exams: Map<String, Value> = s
+                .passed_exams
+                .iter()
+                .map(|(id, r)| (id.clone(), serde_json::to_value(r).unwrap_or(Value::Null)))
+                .collect();
+            Value::String(Value::Object(exams).to_string())
+        }
+        "efficiencyMetrics" => Value::String(json!(s.efficiency_metrics).to_string()),
+        "syncWatermarks" => Value::String(json!(s.sync_watermarks).to_string()),
+        "syncRevision" => json!(s.sync_revision),
+        "lastActivityDate" => json!(s
+            .last_activity_date
+            .as_deref()
+            .and_then(|t| timefmt::parse(t).ok())
+            .map(timefmt::format)),
+        _ => Value::Null,
+    }
+}
+
+/// Every field RepXP writes, in the order it writes them.
+pub const WRITTEN_FIELDS: [&str; 8] = [
+    "totalXp",
+    "level",
+    "defeatedBosses",
+    "passedExams",
+    "efficiencyMetrics",
+    "lastActivityDate",
+    "syncWatermarks",
+    "syncRevision",
+];
+
+/// The body of an update from `base` (the record as Twenty holds it) to `next`: only the fields
+/// that change, never one RepXP could not read. Writing less leaves less to collide with a writer
+/// that ignores the compare-and-set.
+pub fn update_fields(base: &Snapshot, next: &Snapshot) -> Value {
+    let mut out = Map::new();
+    for field in WRITTEN_FIELDS {
+        if !base.is_readable(field) {
+            continue;
+        }
+        let (old, new) = (field_value(base, field), field_value(next, field));
+        let null_before = match field {
+            "totalXp" => base.null_fields.total_xp,
+            "syncRevision" => base.null_fields.sync_revision,
+            _ => false,
+        };
+        if old != new || (null_before && !new.is_null()) {
+            out.insert(field.to_string(), new);
+        }
+    }
+    Value::Object(out)
+}
+
+/// The fields of a new record holding `s`.
+pub fn create_fields(s: &Snapshot) -> Value {
+    let mut out = Map::new();
+    for field in WRITTEN_FIELDS {
+        out.insert(field.to_string(), field_value(s, field));
+    }
+    Value::Object(out)
+}
+
+/// The level RepXP writes beside `total_xp`: its own curve, but never below a level another
+/// writer already set (levels only go up).
+pub fn level_to_write(base_level: Option<i64>, total_xp: i64) -> i64 {
+    i64::from(level_for(total_xp)).max(base_level.unwrap_or(0))
 }
 
 /// A value shortened for an error message (a malformed body can be megabytes of HTML).
@@ -233,16 +389,25 @@ mod tests {
     fn reads_text_json_and_raw_json_alike() {
         let text = json!({"id": "r1", "totalXp": 120, "defeatedBosses": "[\"gatekeeper\"]",
             "passedExams": "{\"objections\":{\"score\":90}}", "efficiencyMetrics": "{\"talk\":0.4}",
-            "syncWatermarks": "{\"dev\":3}", "syncRevision": 7, "lastActivityDate": null,
-            "updatedAt": "2026-11-25T10:00:00.000Z"});
+            "syncWatermarks": "{\"dev\":3,\"d2\":{\"seq\":9,\"event\":\"e9\"}}", "syncRevision": 7,
+            "lastActivityDate": null, "updatedAt": "2026-11-25T10:00:00.000Z"});
         let raw = json!({"id": "r1", "totalXp": 120.0, "defeatedBosses": ["gatekeeper"],
             "passedExams": [{"examId": "objections", "score": 90}], "efficiencyMetrics": {"talk": 0.4},
-            "syncWatermarks": {"dev": 3}, "syncRevision": 7, "updatedAt": "2026-11-25T10:00:00.000Z"});
+            "syncWatermarks": {"dev": 3, "d2": {"seq": 9, "event": "e9"}}, "syncRevision": 7,
+            "updatedAt": "2026-11-25T10:00:00.000Z"});
         let a = parse_record(&text).expect("text form");
         let b = parse_record(&raw).expect("raw form");
         assert_eq!(a, b);
         assert_eq!(a.total_xp, 120);
-        assert_eq!(a.sync_watermarks["dev"], 3);
+        assert_eq!(a.sync_watermarks["dev"], Watermark::Legacy(3));
+        assert_eq!(
+            a.sync_watermarks["d2"],
+            Watermark::Event {
+                seq: 9,
+                event: "e9".into()
+            }
+        );
+        assert!(a.unreadable.is_empty());
     }
 
     #[test]
@@ -250,39 +415,44 @@ mod tests {
         let s = parse_record(&json!({"id": "r1", "repEmail": "a@b.c", "totalXp": null}))
             .expect("nulls");
         assert_eq!(s.total_xp, 0);
+        assert!(s.null_fields.total_xp);
         assert!(s.defeated_bosses.is_empty());
+        assert_eq!(s.rep_email.as_deref(), Some("a@b.c"));
     }
 
     #[test]
-    fn bad_values_are_named_errors() {
-        for (rec, field) in [
-            (json!({"totalXp": 1}), "id"),
-            (json!({"id": "r", "totalXp": "lots"}), "totalXp"),
-            (json!({"id": "r", "totalXp": 1.5}), "totalXp"),
-            (
-                json!({"id": "r", "defeatedBosses": "not json"}),
-                "defeatedBosses",
-            ),
-            (
-                json!({"id": "r", "syncWatermarks": "{\"d\":-1}"}),
-                "syncWatermarks",
-            ),
-            (
-                json!({"id": "r", "efficiencyMetrics": "[1]"}),
-                "efficiencyMetrics",
-            ),
+    fn a_field_that_cannot_be_read_is_named_not_fatal() {
+        for (field, value) in [
+            ("totalXp", json!("lots")),
+            ("totalXp", json!(1.5)),
+            ("defeatedBosses", json!("gatekeeper, dragon")),
+            ("defeatedBosses", json!("{\"a\":1}")),
+            ("syncWatermarks", json!("{\"d\":-1}")),
+            ("efficiencyMetrics", json!("[1]")),
+            ("passedExams", json!("[[1]]")),
+            ("lastActivityDate", json!("yesterday")),
         ] {
-            let err = parse_record(&rec).expect_err("must fail");
-            assert!(err.to_string().contains(field), "{err}");
+            let mut rec =
+                json!({"id": "r", "totalXp": 40, "updatedAt": "2026-11-25T10:00:00.000Z"});
+            rec[field] = value.clone();
+            let s = parse_record(&rec).expect("readable apart from one field");
+            assert!(
+                s.unreadable.contains_key(field),
+                "{field} = {value}: {:?}",
+                s.unreadable
+            );
+            assert_eq!(s.unreadable.len(), 1, "{field}: only that field");
         }
+        assert!(parse_record(&json!({"totalXp": 1})).is_err(), "no id");
         assert!(parse_record(&json!([1, 2])).is_err());
     }
 
     #[test]
-    fn write_then_read_round_trips() {
+    fn create_then_read_round_trips() {
         let mut s = Snapshot {
             remote_id: Some("r1".into()),
             total_xp: 1240,
+            level: Some(7),
             sync_revision: 3,
             ..Snapshot::default()
         };
@@ -292,12 +462,51 @@ mod tests {
         s.passed_exams
             .insert("discovery".into(), ExamResult { score: None });
         s.efficiency_metrics.insert("talk".into(), 0.25);
-        s.sync_watermarks.insert("dev".into(), 9);
+        s.sync_watermarks.insert(
+            "dev".into(),
+            Watermark::Event {
+                seq: 9,
+                event: "e".into(),
+            },
+        );
         s.last_activity_date = Some("2026-11-25T10:00:00.000Z".into());
-        let mut written = write_fields(&s);
+        let mut written = create_fields(&s);
         assert_eq!(written["level"], 7);
         written["id"] = json!("r1");
         assert_eq!(parse_record(&written).expect("round trip"), s);
+    }
+
+    #[test]
+    fn an_update_writes_only_what_changed_and_never_an_unreadable_field() {
+        let mut base = parse_record(&json!({"id": "r", "totalXp": 40, "syncRevision": 2,
+            "defeatedBosses": "not json", "passedExams": "{}", "updatedAt": "2026-11-25T10:00:00.000Z"}))
+        .expect("record");
+        let mut next = base.clone();
+        next.total_xp = 45;
+        next.sync_revision = 3;
+        next.defeated_bosses.insert("dragon".into());
+        let body = update_fields(&base, &next);
+        let keys: Vec<&str> = body
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["syncRevision", "totalXp"]);
+        base.null_fields.total_xp = true;
+        base.total_xp = 0;
+        next.total_xp = 0;
+        assert!(
+            update_fields(&base, &next).get("totalXp").is_some(),
+            "null becomes 0 on write"
+        );
+    }
+
+    #[test]
+    fn a_level_set_by_another_writer_is_never_lowered() {
+        assert_eq!(level_to_write(None, 1_240), 7);
+        assert_eq!(level_to_write(Some(9), 1_240), 9);
+        assert_eq!(level_to_write(Some(3), 1_240), 7);
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

@@ -48,7 +48,13 @@ pub enum FieldStatus {
     Present,
     Created,
     Missing,
-    WrongType { found: String, wanted: &'static str },
+    WrongType {
+        found: String,
+        wanted: &'static str,
+    },
+    /// A field RepXP needs unique (repEmail) that Twenty does not keep unique: two records could
+    /// answer to one rep.
+    NotUnique,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +140,13 @@ pub async fn ensure(client: &TwentyClient, create: bool) -> Result<SchemaReport,
     };
     for (name, label, ty, also, unique) in FIELDS {
         let found = existing.iter().find(|f| str_of(f, "name") == Some(name));
+        let not_unique = unique
+            && found
+                .and_then(|f| f.get("isUnique"))
+                .and_then(Value::as_bool)
+                == Some(false);
         let status = match found.and_then(|f| str_of(f, "type")) {
+            Some(t) if (t == ty || also.contains(&t)) && not_unique => FieldStatus::NotUnique,
             Some(t) if t == ty || also.contains(&t) => FieldStatus::Present,
             Some(t) => FieldStatus::WrongType {
                 found: t.to_string(),
