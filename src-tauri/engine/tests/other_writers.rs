@@ -1,0 +1,724 @@
+//! Twenty stays the single source of truth when RepXP is not its only writer (issue 10): the
+//! academy and admins change the rep's record, laptops are restored from backups and copied, an
+//! email changes case or owner, a field holds what RepXP cannot read, a record goes to the trash,
+//! Twenty refuses an event. Each case runs real `repxp-cli` processes on a real SQLite file
+//! against the fake Twenty over loopback, with its own per-user state directory (a "laptop").
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind};
+use serde_json::{json, Value};
+
+const CLI: &str = env!("CARGO_BIN_EXE_repxp-cli");
+const DB: &str = "repxp.db";
+
+/// The fake Twenty on its own runtime thread, so the tests can block on CLI processes.
+struct Twenty {
+    fake: FakeTwenty,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn twenty() -> Twenty {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fake = rt
+        .block_on(FakeTwenty::start(FakeConfig::default()))
+        .expect("fake Twenty");
+    Twenty { fake, _rt: rt }
+}
+
+/// One laptop: a data directory, the per-user state directory beside it (where RepXP keeps the
+/// device identity), and the rep's email.
+struct Laptop {
+    _root: tempfile::TempDir,
+    data: PathBuf,
+    state: PathBuf,
+    url: String,
+    key: String,
+    email: String,
+}
+
+impl Laptop {
+    fn new(t: &Twenty, email: &str) -> Laptop {
+        let root = tempfile::tempdir().expect("tempdir");
+        let data = root.path().join("data");
+        let state = root.path().join("state");
+        Laptop {
+            data,
+            state,
+            url: t.fake.url(),
+            key: t.fake.api_key(),
+            email: email.into(),
+            _root: root,
+        }
+    }
+
+    /// Another laptop (its own state directory) that will hold a copy of this one's data.
+    fn sibling(&self, t: &Twenty) -> Laptop {
+        Laptop::new(t, &self.email)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(CLI)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env("REPXP_TWENTY_URL", &self.url)
+            .env("REPXP_REP_EMAIL", &self.email)
+            .env("REPXP_TWENTY_API_KEY", &self.key)
+            .env("REPXP_STATE_DIR", &self.state)
+            .env("REPXP_HTTP_TIMEOUT_MS", "2000")
+            .env_remove("REPXP_DATA_DIR")
+            .env_remove("REPXP_CRASHPOINT")
+            .output()
+            .expect("run repxp-cli")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?} failed: {text}");
+        assert!(!text.contains("panicked"), "{text}");
+        text
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{args:?} should fail: {text}");
+        assert!(!text.contains("panicked"), "{text}");
+        text
+    }
+
+    fn status(&self) -> Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).expect("status json")
+    }
+
+    fn queue(&self) -> Vec<Value> {
+        serde_json::from_str(&self.ok(&["queue", "--json"])).expect("queue json")
+    }
+
+    fn award(&self, xp: i64) {
+        self.ok(&["award", &xp.to_string()]);
+    }
+
+    /// Copies the data directory somewhere, as a backup tool does (SQLite checkpointed first, as
+    /// any consistent backup of a closed database is).
+    fn backup(&self, to: &Path) {
+        checkpoint(&self.data);
+        copy_dir(&self.data, to);
+    }
+}
+
+fn checkpoint(data: &Path) {
+    let c = rusqlite::Connection::open(data.join(DB)).expect("open");
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("checkpoint");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for name in [DB, "repxp.db-wal", "repxp.db-shm"] {
+        let src = from.join(name);
+        if src.exists() {
+            std::fs::copy(&src, to.join(name)).expect("copy");
+        } else {
+            let _ = std::fs::remove_file(to.join(name));
+        }
+    }
+}
+
+/// The rep's live records (not in the trash), however the email is cased.
+fn live(t: &Twenty, email: &str) -> Vec<Value> {
+    t.fake
+        .live_records()
+        .into_iter()
+        .filter(|r| {
+            r["repEmail"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+        .collect()
+}
+
+fn only(t: &Twenty, email: &str) -> Value {
+    let recs = live(t, email);
+    assert_eq!(recs.len(), 1, "one live record for {email}: {recs:?}");
+    recs.into_iter().next().expect("one")
+}
+
+fn xp_of(t: &Twenty, email: &str) -> i64 {
+    only(t, email)["totalXp"].as_i64().expect("totalXp")
+}
+
+fn list(rec: &Value, field: &str) -> Value {
+    serde_json::from_str(rec[field].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+const ANA: &str = "ana@acme.test";
+
+#[test]
+fn the_academys_list_change_is_merged_not_overwritten() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    // The academy: an exam passed for no points, a boss marked by an admin. Lists only.
+    t.fake
+        .patch_record(
+            &id,
+            json!({"passedExams": "{\"cold-calls-101\":{\"score\":88}}", "defeatedBosses": "[\"academy-final\"]"}),
+        )
+        .expect("academy writes");
+    l.award(5);
+    l.ok(&["boss", "gatekeeper"]);
+    let before = t.fake.stats().total;
+    l.ok(&["sync"]);
+    let spent = t.fake.stats().total - before;
+    let rec = only(&t, ANA);
+    assert_eq!(rec["totalXp"], 15);
+    assert_eq!(
+        list(&rec, "defeatedBosses"),
+        json!(["academy-final", "gatekeeper"])
+    );
+    assert_eq!(list(&rec, "passedExams")["cold-calls-101"]["score"], 88);
+    assert_eq!(
+        spent, 3,
+        "a lost compare-and-set costs a re-read and a second write"
+    );
+    let s = l.status();
+    assert_eq!(s["xp"], 15);
+    assert_eq!(
+        s["passed_exams"]["cold-calls-101"]["score"].as_f64(),
+        Some(88.0)
+    );
+}
+
+#[test]
+fn a_writer_that_changes_only_a_metric_or_the_level_is_respected() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(1_240); // level 7 on RepXP's curve
+    l.ok(&["metric", "talk_ratio", "0.5"]);
+    l.ok(&["sync"]);
+    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    // An admin corrects a metric; the academy's own curve says level 9.
+    t.fake
+        .patch_record(
+            &id,
+            json!({"efficiencyMetrics": "{\"talk_ratio\":0.3}", "level": 9}),
+        )
+        .expect("admin writes");
+    l.award(10);
+    l.ok(&["sync"]);
+    let rec = only(&t, ANA);
+    assert_eq!(rec["totalXp"], 1_250);
+    assert_eq!(rec["level"], 9, "a level set elsewhere is never lowered");
+    assert_eq!(
+        list(&rec, "efficiencyMetrics")["talk_ratio"],
+        0.3,
+        "Twenty wins"
+    );
+    let s = l.status();
+    assert_eq!(s["level"], 9);
+    assert_eq!(s["efficiency_metrics"]["talk_ratio"], 0.3);
+    // A value measured here after that is newer: it overwrites on the next push.
+    l.ok(&["metric", "talk_ratio", "0.45"]);
+    l.ok(&["sync"]);
+    assert_eq!(
+        list(&only(&t, ANA), "efficiencyMetrics")["talk_ratio"],
+        0.45
+    );
+}
+
+#[test]
+fn a_data_dir_restored_from_a_backup_never_counts_twice_nor_drops_new_xp() {
+    for in_place in [false, true] {
+        let t = twenty();
+        let l = Laptop::new(&t, ANA);
+        l.award(10);
+        l.ok(&["sync"]);
+        l.award(20);
+        let backup = l.state.parent().expect("root").join("backup");
+        l.backup(&backup);
+        l.ok(&["sync"]);
+        assert_eq!(xp_of(&t, ANA), 30);
+        if in_place {
+            // `cp backup/* data/`: the same files, older content.
+            for name in [DB, "repxp.db-wal", "repxp.db-shm"] {
+                let _ = std::fs::remove_file(l.data.join(name));
+            }
+            let bytes = std::fs::read(backup.join(DB)).expect("read");
+            std::fs::write(l.data.join(DB), bytes).expect("restore");
+        } else {
+            std::fs::remove_dir_all(&l.data).expect("rm");
+            copy_dir(&backup, &l.data);
+        }
+        l.award(4);
+        l.ok(&["sync"]);
+        assert_eq!(xp_of(&t, ANA), 34, "in place: {in_place}");
+        let s = l.status();
+        assert_eq!(
+            (s["xp"].as_i64(), s["pending"].as_i64()),
+            (Some(34), Some(0))
+        );
+        assert_eq!(s["held"], 0);
+    }
+}
+
+#[test]
+fn a_data_dir_copied_to_a_second_laptop_counts_every_award_once() {
+    let t = twenty();
+    let a = Laptop::new(&t, ANA);
+    a.award(10);
+    a.ok(&["sync"]);
+    a.award(20);
+    // Copied while 20 XP were still queued: both copies hold them.
+    let b = a.sibling(&t);
+    a.backup(&b.data);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 30, "the shared queued award lands once");
+    a.award(1);
+    a.ok(&["sync"]);
+    b.award(2);
+    b.ok(&["sync"]);
+    a.award(3);
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 36);
+    assert_eq!(a.status()["xp"], 36);
+    assert_eq!(b.status()["xp"], 36);
+    let marks = list(&only(&t, ANA), "syncWatermarks");
+    assert_eq!(marks.as_object().map(|m| m.len()), Some(2), "{marks}");
+}
+
+#[test]
+fn the_email_is_matched_case_insensitively_and_duplicates_are_named() {
+    let t = twenty();
+    // The academy created the record with a capital A.
+    t.fake
+        .insert_record(json!({"repEmail": "Ana@acme.test", "totalXp": 50, "name": "Ana"}));
+    let l = Laptop::new(&t, ANA);
+    l.award(5);
+    l.ok(&["sync"]);
+    assert_eq!(live(&t, ANA).len(), 1, "no second record");
+    assert_eq!(xp_of(&t, ANA), 55);
+
+    // Someone creates a second record for Ana anyway: RepXP keeps to the oldest and says so.
+    t.fake
+        .insert_record(json!({"repEmail": "ANA@ACME.TEST", "totalXp": 7}));
+    l.award(1);
+    l.ok(&["sync"]);
+    // The push wrote to the record it knew; the next read (an idle sync) sees the duplicate.
+    l.ok(&["sync"]);
+    let recs = live(&t, ANA);
+    let oldest = recs
+        .iter()
+        .find(|r| r["repEmail"] == "Ana@acme.test")
+        .expect("oldest");
+    assert_eq!(oldest["totalXp"], 56);
+    let s = l.status();
+    let notes = s["attention"].to_string();
+    assert!(
+        notes.contains("duplicates") && notes.contains("2 records"),
+        "{notes}"
+    );
+    let doctor = l.fails(&["doctor"]);
+    assert!(
+        doctor.contains("2 records answer to ana@acme.test"),
+        "{doctor}"
+    );
+}
+
+#[test]
+fn a_changed_email_starts_a_new_identity_and_queued_xp_stays_with_its_earner() {
+    let t = twenty();
+    let mut l = Laptop::new(&t, "a@acme.test");
+    l.award(3);
+    l.ok(&["sync"]);
+    l.award(4); // earned as a@, still queued when the email changes (a laptop handed over)
+    l.email = "b@acme.test".into();
+    let s = l.status();
+    assert_eq!(
+        s["xp"], 0,
+        "nothing of a@'s record or queue is shown as b@'s"
+    );
+    assert_eq!(s["held"], 1);
+    assert!(
+        s["attention"].to_string().contains("earned as a@acme.test"),
+        "{s}"
+    );
+    l.award(7);
+    l.ok(&["sync"]);
+    assert_eq!(
+        xp_of(&t, "a@acme.test"),
+        7,
+        "a@ gets what a@ earned, nothing more"
+    );
+    assert_eq!(xp_of(&t, "b@acme.test"), 7);
+    let s = l.status();
+    assert_eq!((s["xp"].as_i64(), s["held"].as_i64()), (Some(7), Some(0)));
+
+    // `connect` says so when it changes the identity.
+    l.award(2);
+    let out = Command::new(CLI)
+        .arg("--data-dir")
+        .arg(&l.data)
+        .args(["connect", "--url", &l.url, "--email", "c@acme.test"])
+        .env("REPXP_TWENTY_API_KEY", &l.key)
+        .env("REPXP_STATE_DIR", &l.state)
+        .env_remove("REPXP_TWENTY_URL")
+        .env_remove("REPXP_REP_EMAIL")
+        .output()
+        .expect("connect");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("new identity") && text.contains("1 event(s) (+2 XP)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn xp_earned_under_a_mistyped_email_waits_until_the_rep_moves_it() {
+    let t = twenty();
+    let mut l = Laptop::new(&t, "anna@acme.test");
+    l.award(9); // never synced: the typo has no record in Twenty
+    l.email = ANA.into();
+    l.award(1);
+    l.ok(&["sync"]);
+    assert!(
+        live(&t, "anna@acme.test").is_empty(),
+        "no record is made up for the typo"
+    );
+    assert_eq!(xp_of(&t, ANA), 1);
+    assert_eq!(l.status()["held_xp"], 9);
+    l.ok(&["retry"]);
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 10);
+    assert_eq!(l.status()["held"], 0);
+}
+
+#[test]
+fn an_admin_renaming_the_record_keeps_repxp_off_it_until_the_rep_follows() {
+    let t = twenty();
+    let mut l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    t.fake
+        .patch_record(&id, json!({"repEmail": "ana.smith@acme.test"}))
+        .expect("rename");
+    l.award(5);
+    let err = l.fails(&["sync"]);
+    assert!(
+        err.contains("now has the email ana.smith@acme.test"),
+        "{err}"
+    );
+    assert!(live(&t, ANA).is_empty(), "no new record for the old email");
+    l.email = "ana.smith@acme.test".into();
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, "ana.smith@acme.test"), 15);
+}
+
+#[test]
+fn a_field_repxp_cannot_read_is_never_overwritten_and_xp_still_flows() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    t.fake
+        .patch_record(&id, json!({"defeatedBosses": "gatekeeper, dragon"}))
+        .expect("another tool");
+    l.award(5);
+    l.ok(&["boss", "procurement"]);
+    l.ok(&["sync"]);
+    let rec = only(&t, ANA);
+    assert_eq!(rec["totalXp"], 15, "XP is not held up");
+    assert_eq!(
+        rec["defeatedBosses"], "gatekeeper, dragon",
+        "left as it was"
+    );
+    let s = l.status();
+    assert_eq!(
+        (s["pending"].as_i64(), s["held"].as_i64()),
+        (Some(0), Some(1))
+    );
+    let notes = s["attention"].to_string();
+    assert!(notes.contains("defeatedBosses"), "{notes}");
+    let q = l.queue();
+    assert_eq!(q[0]["parked"], "unreadable_field", "{q:?}");
+    let doctor = l.fails(&["doctor"]);
+    assert!(doctor.contains("field defeatedBosses"), "{doctor}");
+    // Pulls go on.
+    l.ok(&["sync", "--pull"]);
+    // The admin repairs the field: the held boss goes out by itself.
+    t.fake
+        .patch_record(
+            &id,
+            json!({"defeatedBosses": "[\"gatekeeper\",\"dragon\"]"}),
+        )
+        .expect("repair");
+    l.ok(&["sync"]);
+    l.ok(&["sync"]);
+    let rec = only(&t, ANA);
+    assert_eq!(
+        list(&rec, "defeatedBosses"),
+        json!(["dragon", "gatekeeper", "procurement"])
+    );
+    assert_eq!(l.status()["held"], 0);
+}
+
+#[test]
+fn an_unreadable_total_stops_xp_but_never_overwrites_it() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    t.fake
+        .patch_record(&id, json!({"totalXp": 12.5}))
+        .expect("a fractional total");
+    l.award(5);
+    let err = l.fails(&["sync"]);
+    assert!(err.contains("totalXp"), "{err}");
+    assert_eq!(only(&t, ANA)["totalXp"], 12.5);
+    assert_eq!(l.status()["pending"], 1, "kept here");
+    t.fake
+        .patch_record(&id, json!({"totalXp": 12}))
+        .expect("fixed");
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 17);
+}
+
+#[test]
+fn a_record_in_the_trash_is_never_written_and_comes_back_when_restored() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    let rec = only(&t, ANA);
+    let id = rec["id"].as_str().expect("id").to_string();
+    assert!(t.fake.soft_delete(&id));
+    let trashed_before = t
+        .fake
+        .records()
+        .into_iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("in the trash");
+    l.award(5);
+    let err = l.fails(&["sync"]);
+    assert!(err.contains("trash"), "{err}");
+    let trashed_after = t
+        .fake
+        .records()
+        .into_iter()
+        .find(|r| r["id"] == id.as_str())
+        .expect("still in the trash");
+    assert_eq!(trashed_before, trashed_after, "never written to");
+    assert!(live(&t, ANA).is_empty(), "and no second record beside it");
+    // A laptop that never synced finds the trash too (Twenty's unique email index says so).
+    let fresh = Laptop::new(&t, ANA);
+    fresh.award(1);
+    assert!(fresh.fails(&["sync"]).contains("trash"));
+    assert!(live(&t, ANA).is_empty());
+    let s = l.status();
+    assert_eq!(s["sync"]["last_error_kind"], "record_trashed");
+    assert!(s["sync"]["last_error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("ask your Twenty admin to restore it"));
+    assert_eq!(s["xp"], 15, "what the rep earned is still shown");
+    assert!(t.fake.restore(&id));
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 15);
+
+    // Destroyed for good: RepXP starts a new record with what it still has to send.
+    assert!(t.fake.destroy(&id));
+    l.award(2);
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 2);
+}
+
+#[test]
+fn an_event_twenty_refuses_is_held_with_its_reason_and_never_blocks_what_follows() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    t.fake.set_fault(Fault::always(FaultKind::RejectWrites {
+        contains: "poison".into(),
+        status: 400,
+        message: "Invalid value 'poison' for field \"defeatedBosses\"".into(),
+    }));
+    l.award(5);
+    l.ok(&["boss", "poison"]);
+    l.award(6);
+    l.ok(&["boss", "dragon"]);
+    l.ok(&["sync"]);
+    let rec = only(&t, ANA);
+    assert_eq!(rec["totalXp"], 21);
+    assert_eq!(list(&rec, "defeatedBosses"), json!(["dragon"]));
+    let q = l.queue();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0]["parked"], "rejected");
+    assert!(
+        q[0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Invalid value 'poison'"),
+        "{q:?}"
+    );
+    let text = l.ok(&["queue"]);
+    assert!(text.contains("held: rejected"), "{text}");
+    // New XP still reaches Twenty; pulls go on.
+    l.award(3);
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 24);
+    // Once Twenty takes it, the rep sends it again.
+    t.fake.clear_faults();
+    l.ok(&["retry"]);
+    l.ok(&["sync"]);
+    assert_eq!(
+        list(&only(&t, ANA), "defeatedBosses"),
+        json!(["dragon", "poison"])
+    );
+    assert_eq!(l.status()["held"], 0);
+}
+
+#[test]
+fn twenty_refusing_every_write_is_one_clear_error_not_a_held_queue() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    t.fake.set_fault(Fault::always(FaultKind::RejectWrites {
+        contains: "syncRevision".into(),
+        status: 400,
+        message: "record locked by a workflow".into(),
+    }));
+    l.award(5);
+    let err = l.fails(&["sync"]);
+    assert!(
+        err.contains("refuses every change") && err.contains("record locked"),
+        "{err}"
+    );
+    let s = l.status();
+    assert_eq!(
+        (s["pending"].as_i64(), s["held"].as_i64()),
+        (Some(1), Some(0))
+    );
+}
+
+#[test]
+fn power_lost_right_after_twenty_applied_a_push_never_double_counts() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    l.award(10);
+    l.ok(&["sync"]);
+    l.award(25);
+    // What the disk holds if power is cut after Twenty applied the push, before its
+    // acknowledgement reached the disk: the database as it was before the sync.
+    checkpoint(&l.data);
+    let before = std::fs::read(l.data.join(DB)).expect("read");
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 35);
+    for side in ["repxp.db-wal", "repxp.db-shm"] {
+        let _ = std::fs::remove_file(l.data.join(side));
+    }
+    std::fs::write(l.data.join(DB), before).expect("roll back");
+    assert_eq!(l.status()["pending"], 1, "the acknowledgement is gone");
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 35, "its watermark says it landed");
+    let s = l.status();
+    assert_eq!(
+        (s["xp"].as_i64(), s["pending"].as_i64()),
+        (Some(35), Some(0))
+    );
+}
+
+#[test]
+fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
+    // A whole-home copy: the data directory *and* the state directory travel together, so the
+    // open-time checks cannot tell. Twenty's watermark can: the clone holds back its queued
+    // events for the rep instead of counting them twice.
+    let t = twenty();
+    let a = Laptop::new(&t, ANA);
+    a.award(10);
+    a.ok(&["sync"]);
+    a.award(20);
+    let root = tempfile::tempdir().expect("tempdir");
+    let b = Laptop {
+        _root: root,
+        data: a.data.clone(),
+        state: a.state.clone(),
+        url: a.url.clone(),
+        key: a.key.clone(),
+        email: a.email.clone(),
+    };
+    // Same paths and files as `a` (a disk image keeps inodes): simulate by syncing `a`'s line
+    // first, then rolling the files back to the clone's content.
+    checkpoint(&a.data);
+    let clone = std::fs::read(a.data.join(DB)).expect("read");
+    let state_clone: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(a.state.join("identity"))
+        .expect("identity dir")
+        .flatten()
+        .map(|e| (e.path(), std::fs::read(e.path()).expect("read")))
+        .collect();
+    a.award(1);
+    a.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 31);
+    for side in ["repxp.db-wal", "repxp.db-shm"] {
+        let _ = std::fs::remove_file(b.data.join(side));
+    }
+    std::fs::write(b.data.join(DB), clone).expect("clone db");
+    for (p, bytes) in state_clone {
+        std::fs::write(p, bytes).expect("clone identity");
+    }
+    b.award(2);
+    b.ok(&["sync"]);
+    assert_eq!(
+        xp_of(&t, ANA),
+        31,
+        "nothing that may be counted is sent blindly"
+    );
+    let s = b.status();
+    assert_eq!(s["held"], 2, "{s}");
+    assert!(
+        s["attention"]
+            .to_string()
+            .contains("may already be counted"),
+        "{s}"
+    );
+    // What the clone records from now on goes out under its new device id.
+    b.award(4);
+    b.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 35);
+    // The rep checks Twenty (31 = 10 + 20 + 1: the 20 is there, the 2 is not) and decides.
+    let q = b.queue();
+    let two = q
+        .iter()
+        .find(|e| e["amount"] == 2)
+        .and_then(|e| e["id"].as_str())
+        .expect("the 2 XP award")
+        .to_string();
+    b.ok(&["retry", &two]);
+    b.ok(&["discard", "--all"]);
+    b.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 37);
+    assert_eq!(b.status()["held"], 0);
+}
