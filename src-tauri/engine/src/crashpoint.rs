@@ -6,9 +6,9 @@ use std::sync::OnceLock;
 
 pub const ENV: &str = "REPXP_CRASHPOINT";
 
-/// After the batch is frozen (committed), before any request.
-pub const AFTER_FREEZE: &str = "after_freeze";
-/// After the attempt is recorded, before the write request goes out.
+/// After the record was read for a push (and kept as the snapshot), before the write.
+pub const AFTER_READ: &str = "after_read";
+/// After the claim is recorded, before the write request goes out.
 pub const BEFORE_SEND: &str = "before_send";
 /// After Twenty answered a write (applied), before the acknowledgement is committed.
 pub const AFTER_REPLY: &str = "after_reply";
