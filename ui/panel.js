@@ -80,8 +80,9 @@ function renderActivity(o) {
       when.textContent = relative(item.occurred_at);
       when.title = new Date(item.occurred_at).toLocaleString();
       const chip = document.createElement("span");
-      chip.className = `chip ${item.pushed ? "pushed" : "pending"}`;
-      chip.textContent = item.pushed ? "on Twenty" : "pending";
+      const status = item.pushed ? "pushed" : item.held ? "held" : "pending";
+      chip.className = `chip ${status}`;
+      chip.textContent = { pushed: "on Twenty", held: "held back", pending: "pending" }[status];
       li.append(what, chip, when);
       return li;
     }),

@@ -237,8 +237,11 @@ pub fn build(
             .then_some(status.next_sync_in_ms)
             .flatten(),
     });
+    let attention = store.attention()?;
     let detail = match (&error, progression.pending) {
         _ if !configured => "Not connected: open the panel to connect Twenty".to_string(),
+        // Sync works, but something about the record or the queue needs a look.
+        (None, 0) if !attention.is_empty() => short_error(&attention[0].message),
         _ if paused && progression.pending > 0 => {
             format!("Sync paused · {}", waiting(progression.pending))
         }
@@ -266,7 +269,7 @@ pub fn build(
     Ok(Overview {
         xp_text: thousands(progression.xp),
         activity: store.recent_activity(RECENT)?,
-        attention: store.attention()?,
+        attention,
         progression,
         configured,
         state,

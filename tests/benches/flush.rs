@@ -77,11 +77,15 @@ async fn naive(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> 
 
 /// Requests one sync costs in each situation a rep meets, counted at the fake Twenty.
 async fn situations() -> Result<(), Box<dyn std::error::Error>> {
-    println!("| situation | requests of that sync |");
-    println!("|---|---|");
+    println!("| situation | requests of that sync | which |");
+    println!("|---|---|---|");
     type Setup = fn(&FakeTwenty, &str);
     let cases: [(&str, bool, Setup); 7] = [
-        ("first sync ever (look up, create)", false, |_, _| {}),
+        (
+            "first sync ever (look up, look in the trash, create)",
+            false,
+            |_, _| {},
+        ),
         ("push, nobody else wrote", true, |_, _| {}),
         ("idle sync (nothing queued: one read)", true, |_, _| {}),
         (
@@ -131,9 +135,22 @@ async fn situations() -> Result<(), Box<dyn std::error::Error>> {
         if i != 2 {
             s.record(&Progress::xp(3, None)?, None, None)?;
         }
-        let before = f.stats().total;
+        let before = f.stats();
         let _ = sync_once(&mut s, &c, EMAIL, Mode::Both).await;
-        println!("| {name} | {} |", f.stats().total - before);
+        let after = f.stats();
+        let kinds: Vec<String> = after
+            .by_kind
+            .iter()
+            .filter_map(|(k, n)| {
+                let d = n - before.kind(k);
+                (d > 0).then(|| format!("{k} {d}"))
+            })
+            .collect();
+        println!(
+            "| {name} | {} | {} |",
+            after.total - before.total,
+            kinds.join(", ")
+        );
     }
     println!();
     Ok(())

@@ -413,7 +413,9 @@ async fn run_case(academy_first: Option<i64>, steps: Vec<Step>) -> Result<(), Te
     heal(&mut a, &c, email_a, "A", true).await?;
     heal(&mut b, &c, EMAIL, "B", true).await?;
     if let Some(cs) = laptop_c.as_mut() {
-        heal(cs, &c, EMAIL, "C", true).await?;
+        // Only one copy's rep moves held events to another record: the same events moved on
+        // two copies would be sent twice (the documented limit of `retry`).
+        heal(cs, &c, EMAIL, "C", false).await?;
     }
     let want = awarded + outside;
     prop_assert_eq!(remote_sum(&f), want, "Twenty: lost or doubled XP");

@@ -76,6 +76,8 @@ pub struct ActivityItem {
     pub progress: Progress,
     pub occurred_at: String,
     pub pushed: bool,
+    /// Held back from pushes (see `queue` for why).
+    pub held: bool,
 }
 
 /// What one write carries: consecutive pending events `first_seq..=last_seq` of one device,
@@ -253,19 +255,23 @@ impl Store {
     /// The newest `limit` events, pushed or pending, newest first (an event released under a new
     /// id shows once, as the new one).
     pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityItem>, StoreError> {
-        let rows = self.event_rows::<bool>(
-            "SELECT id, kind, xp, subject, value, occurred_at, pushed_at IS NOT NULL FROM events
+        // 0 pending, 1 pushed, 2 held back.
+        let rows = self.event_rows::<i64>(
+            "SELECT id, kind, xp, subject, value, occurred_at,
+                    CASE WHEN pushed_at IS NOT NULL THEN 1 WHEN parked IS NOT NULL THEN 2 ELSE 0 END
+             FROM events
              WHERE released_as IS NULL AND (parked IS NULL OR parked != 'discarded')
              ORDER BY seq DESC LIMIT ?1",
             limit,
         )?;
         Ok(rows
             .into_iter()
-            .map(|(id, progress, occurred_at, pushed)| ActivityItem {
+            .map(|(id, progress, occurred_at, state)| ActivityItem {
                 id,
                 progress,
                 occurred_at,
-                pushed,
+                pushed: state == 1,
+                held: state == 2,
             })
             .collect())
     }

@@ -722,3 +722,20 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
     assert_eq!(xp_of(&t, ANA), 37);
     assert_eq!(b.status()["held"], 0);
 }
+
+#[test]
+fn a_record_in_the_trash_under_another_case_of_the_email_is_not_duplicated() {
+    let t = twenty();
+    let rec = t
+        .fake
+        .insert_record(json!({"repEmail": "Ana@acme.test", "totalXp": 40}));
+    assert!(t.fake.soft_delete(rec["id"].as_str().expect("id")));
+    let l = Laptop::new(&t, ANA);
+    l.award(5);
+    let err = l.fails(&["sync"]);
+    assert!(err.contains("trash"), "{err}");
+    assert!(live(&t, ANA).is_empty(), "no second record for Ana");
+    assert!(t.fake.restore(rec["id"].as_str().expect("id")));
+    l.ok(&["sync"]);
+    assert_eq!(xp_of(&t, ANA), 45);
+}

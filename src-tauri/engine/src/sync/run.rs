@@ -115,6 +115,8 @@ struct Ctx<'a> {
     /// The identity this laptop works for now: its record is the snapshot, and it may be
     /// created. Events earned under an earlier identity go to that record only if it exists.
     is_current: bool,
+    /// The trash was searched for this rep's email in this sync (and held nothing).
+    trash_checked: bool,
     report: SyncReport,
 }
 
@@ -139,6 +141,7 @@ pub async fn sync_once(
         owner: Owner::current(&identity),
         identity,
         is_current: true,
+        trash_checked: false,
         report: SyncReport::default(),
     };
     if ctx.store.legacy_inflight()?.is_some() {
@@ -188,6 +191,7 @@ async fn push_earlier_identities(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
             },
             identity: other.clone(),
             is_current: false,
+            trash_checked: false,
             report: SyncReport::default(),
         };
         let outcome = push_all(&mut sub).await;
@@ -244,7 +248,7 @@ async fn resolve(ctx: &mut Ctx<'_>) -> Result<Option<Snapshot>, SyncError> {
         }
     }
     // A record we knew is gone from the live ones: in the trash, or deleted for good. (With no
-    // record known, creating one tells: Twenty's unique email index still holds a trashed one.)
+    // record known, the create path looks in the trash first.)
     if let Some(k) = known.as_deref() {
         if ctx
             .client
@@ -254,6 +258,7 @@ async fn resolve(ctx: &mut Ctx<'_>) -> Result<Option<Snapshot>, SyncError> {
         {
             return Err(SyncError::Trashed);
         }
+        ctx.trash_checked = true;
         tracing::warn!("the rep's record was deleted from Twenty for good; starting a new one");
     }
     Ok(None)
@@ -350,7 +355,15 @@ async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
         })?;
         crashpoint::hit(crashpoint::BEFORE_SEND);
         let sent = match template.remote_id.as_deref() {
-            None => ctx.client.create(&ctx.email, &next).await.map(Some),
+            None => {
+                // Never a second record beside one in the trash: Twenty's unique index compares
+                // case-sensitively, so `Ana@` in the trash would not stop `ana@` from being made.
+                if !ctx.trash_checked && ctx.client.find_trashed(&ctx.email, None).await?.is_some()
+                {
+                    return Err(SyncError::Trashed);
+                }
+                ctx.client.create(&ctx.email, &next).await.map(Some)
+            }
             Some(id) => {
                 ctx.client
                     .update_if(id, &template, &update_fields(&template, &next))
@@ -423,6 +436,7 @@ async fn read_base(
         ctx.store.save_pulled(r, &slot)?;
         ctx.report.fresh = true;
     }
+    crashpoint::hit(crashpoint::AFTER_READ);
     *known_absent = read.is_none();
     Ok(read)
 }
