@@ -158,6 +158,25 @@ ctl '{"name":"set_autostart","args":{"enabled":true}}' >/dev/null
 ctl '{"name":"set_autostart","args":{"enabled":false}}' >/dev/null
 [ -z "$(entry)" ] && ok "turning it off removes the entry" || bad "autostart entry left after disabling"
 
+# An event Twenty refuses for good is held back with Twenty's reason, the XP after it still lands,
+# the panel says what is held and offers "Send again", which delivers it once Twenty takes it.
+curl -fsS -X POST "$url/__fake/faults" -H 'content-type: application/json' \
+  -d '{"kind":"reject_writes","contains":"poison","message":"Invalid value \"poison\" for field \"defeatedBosses\""}' >/dev/null
+"$app" boss poison >/dev/null
+"$app" award 10 --source dialer >/dev/null
+wait_for 30 "a refused event is held back and the XP after it lands (1,300)" twenty_has 1300
+held() { "$app" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])'; }
+[ "$(held)" = 1 ] && ok "status counts one held event" || bad "held: $(held)"
+ctl '{"name":"get_overview"}' | grep -q '"kind": *"held_rejected"' &&
+  ok "the panel is told what is held back and why" || bad "no held_rejected note in the overview"
+sleep 1.5
+shot panel-attention.png
+curl -fsS -X DELETE "$url/__fake/faults" >/dev/null
+ctl '{"name":"resolve_held","args":{"action":"retry"}}' >/dev/null
+boss_on_twenty() { curl -fsS "$url/__fake/state" | grep -q 'poison'; }
+wait_for 30 "Send again delivers it once Twenty takes it" boss_on_twenty
+wait_for 10 "nothing is held back any more" sh -c "[ \"\$('$app' status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"held\"])')\" = 0 ]"
+
 # Closing the panel (a window manager's close: WM_DELETE_WINDOW) ends the panel process and every
 # WebKit process with it: the tray process is left with no children.
 cc -O2 -o "$work/wm-close" "$root/bench/wm-close.c" -lX11
