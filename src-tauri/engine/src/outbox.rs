@@ -137,6 +137,20 @@ type ParkedRow = (
     Option<String>,
 );
 
+/// Reads the [`ParkedRow`] columns `seq, kind, xp, subject, value, occurred_at, id, identity`.
+fn parked_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ParkedRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
 fn bad_row(store: &Store, detail: String) -> StoreError {
     StoreError::BadRow {
         path: store.path().to_path_buf(),
@@ -492,29 +506,8 @@ impl Store {
                  AND (?2 IS NULL OR identity = ?2) ORDER BY seq"
             ))
             .map_err(|e| self.err(e))?;
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(
-            i64,
-            String,
-            i64,
-            Option<String>,
-            Option<f64>,
-            String,
-            String,
-            Option<String>,
-        )> = st
-            .query_map(params![current, from], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })
+        let rows: Vec<ParkedRow> = st
+            .query_map(params![current, from], parked_row)
             .and_then(Iterator::collect)
             .map_err(|e| self.err(e))?;
         drop(st);
@@ -576,21 +569,7 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows: Vec<(ParkedRow, String)> = st
-            .query_map([], |r| {
-                Ok((
-                    (
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ),
-                    r.get(8)?,
-                ))
-            })
+            .query_map([], |r| Ok((parked_row(r)?, r.get(8)?)))
             .and_then(Iterator::collect)
             .map_err(|e| self.err(e))?;
         Ok(rows

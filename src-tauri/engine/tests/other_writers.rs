@@ -128,6 +128,15 @@ fn checkpoint(data: &Path) {
         .expect("checkpoint");
 }
 
+/// Writes `bytes` over the database file in place (same file, older content), as `cp backup/*`
+/// or a power cut leaves it.
+fn write_in_place(data: &Path, bytes: &[u8]) {
+    for side in ["repxp.db-wal", "repxp.db-shm"] {
+        let _ = std::fs::remove_file(data.join(side));
+    }
+    std::fs::write(data.join(DB), bytes).expect("write the database in place");
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for name in [DB, "repxp.db-wal", "repxp.db-shm"] {
@@ -258,11 +267,7 @@ fn a_data_dir_restored_from_a_backup_never_counts_twice_nor_drops_new_xp() {
         assert_eq!(xp_of(&t, ANA), 30);
         if in_place {
             // `cp backup/* data/`: the same files, older content.
-            for name in [DB, "repxp.db-wal", "repxp.db-shm"] {
-                let _ = std::fs::remove_file(l.data.join(name));
-            }
-            let bytes = std::fs::read(backup.join(DB)).expect("read");
-            std::fs::write(l.data.join(DB), bytes).expect("restore");
+            write_in_place(&l.data, &std::fs::read(backup.join(DB)).expect("read"));
         } else {
             std::fs::remove_dir_all(&l.data).expect("rm");
             copy_dir(&backup, &l.data);
@@ -637,10 +642,7 @@ fn power_lost_right_after_twenty_applied_a_push_never_double_counts() {
     let before = std::fs::read(l.data.join(DB)).expect("read");
     l.ok(&["sync"]);
     assert_eq!(xp_of(&t, ANA), 35);
-    for side in ["repxp.db-wal", "repxp.db-shm"] {
-        let _ = std::fs::remove_file(l.data.join(side));
-    }
-    std::fs::write(l.data.join(DB), before).expect("roll back");
+    write_in_place(&l.data, &before);
     assert_eq!(l.status()["pending"], 1, "the acknowledgement is gone");
     l.ok(&["sync"]);
     assert_eq!(xp_of(&t, ANA), 35, "its watermark says it landed");
@@ -682,10 +684,7 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
     a.award(1);
     a.ok(&["sync"]);
     assert_eq!(xp_of(&t, ANA), 31);
-    for side in ["repxp.db-wal", "repxp.db-shm"] {
-        let _ = std::fs::remove_file(b.data.join(side));
-    }
-    std::fs::write(b.data.join(DB), clone).expect("clone db");
+    write_in_place(&b.data, &clone);
     for (p, bytes) in state_clone {
         std::fs::write(p, bytes).expect("clone identity");
     }

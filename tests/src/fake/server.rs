@@ -344,6 +344,14 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     json_response(status, text, &headers)
 }
 
+/// Whether `record` is the rep `email`'s (compared case-insensitively, as RepXP's identity is).
+fn has_email(record: &Value, email: &str) -> bool {
+    record
+        .get("repEmail")
+        .and_then(Value::as_str)
+        .is_some_and(|x| x.eq_ignore_ascii_case(email))
+}
+
 /// The academy app's write, applied under the same lock as the request it precedes.
 fn concurrent_write(
     inner: &mut Inner,
@@ -359,12 +367,7 @@ fn concurrent_write(
     };
     for r in rows.iter_mut() {
         if let Some(e) = email {
-            // Emails compare case-insensitively, as the rep's identity does.
-            if !r
-                .get("repEmail")
-                .and_then(Value::as_str)
-                .is_some_and(|x| x.eq_ignore_ascii_case(e))
-            {
+            if !has_email(r, e) {
                 continue;
             }
         }
@@ -426,11 +429,7 @@ fn other_write(inner: &mut Inner, now_ms: u64, w: &OtherWrite) {
     };
     for r in rows.iter_mut() {
         if let Some(e) = &w.rep_email {
-            if !r
-                .get("repEmail")
-                .and_then(Value::as_str)
-                .is_some_and(|x| x.eq_ignore_ascii_case(e))
-            {
+            if !has_email(r, e.as_str()) {
                 continue;
             }
         }

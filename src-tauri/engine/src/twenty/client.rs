@@ -151,6 +151,21 @@ impl TwentyClient {
         Err(classify(status, retry_after, message))
     }
 
+    /// One page (60, Twenty's default) of records matching `filter`, as JSON.
+    async fn list_records(&self, filter: &str) -> Result<Vec<Value>, TwentyError> {
+        let url = self.url(
+            &format!("rest/{OBJECT_PLURAL}"),
+            &[("filter", filter), ("limit", "60"), ("depth", "0")],
+        );
+        let body = self.call(Method::GET, url, None).await?;
+        at(&body, &["data", OBJECT_PLURAL])?
+            .as_array()
+            .cloned()
+            .ok_or_else(|| TwentyError::Malformed {
+                detail: format!("data.{OBJECT_PLURAL} is not a list"),
+            })
+    }
+
     /// Every live record whose `repEmail` equals `email` case-insensitively, oldest first
     /// (`createdAt`, then id): the first is the rep's record, the others are duplicates. One
     /// request. `ilike` with the address as the pattern (Twenty passes it raw, adding no `%`)
@@ -158,17 +173,9 @@ impl TwentyClient {
     /// comparison happens here.
     pub async fn find_by_email(&self, email: &str) -> Result<Vec<Snapshot>, TwentyError> {
         let email = check_rep_email(email)?;
-        let filter = format!("repEmail[ilike]:\"{email}\"");
-        let url = self.url(
-            &format!("rest/{OBJECT_PLURAL}"),
-            &[("filter", &filter), ("limit", "60"), ("depth", "0")],
-        );
-        let body = self.call(Method::GET, url, None).await?;
-        let list = at(&body, &["data", OBJECT_PLURAL])?
-            .as_array()
-            .ok_or_else(|| TwentyError::Malformed {
-                detail: format!("data.{OBJECT_PLURAL} is not a list"),
-            })?;
+        let list = self
+            .list_records(&format!("repEmail[ilike]:\"{email}\""))
+            .await?;
         let wanted = email.to_lowercase();
         let mut found = Vec::new();
         for v in list.iter().filter(|v| !is_trashed(v)) {
@@ -218,17 +225,9 @@ impl TwentyClient {
             Some(id) => format!("or(id[eq]:\"{id}\",repEmail[ilike]:\"{email}\")"),
             None => format!("repEmail[ilike]:\"{email}\""),
         };
-        let filter = format!("and(deletedAt[is]:NOT_NULL,{who})");
-        let url = self.url(
-            &format!("rest/{OBJECT_PLURAL}"),
-            &[("filter", &filter), ("limit", "60"), ("depth", "0")],
-        );
-        let body = self.call(Method::GET, url, None).await?;
-        let list = at(&body, &["data", OBJECT_PLURAL])?
-            .as_array()
-            .ok_or_else(|| TwentyError::Malformed {
-                detail: format!("data.{OBJECT_PLURAL} is not a list"),
-            })?;
+        let list = self
+            .list_records(&format!("and(deletedAt[is]:NOT_NULL,{who})"))
+            .await?;
         let wanted = email.to_lowercase();
         for v in list.iter().filter(|v| is_trashed(v)) {
             let rec = parse_record(v)?;
