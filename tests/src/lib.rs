@@ -6,5 +6,6 @@ pub mod fake;
 
 pub use fake::{
     Clock, DateTimeFilterMode, FakeConfig, FakeTwenty, Fault, FaultKind, ManualClock, MetricValue,
-    OtherWrite, RateLimitStyle, SchemaPreset, Stats, SystemClock,
+    OtherWrite, RateLimitStyle, RepEmailType, RestrictedKey, SchemaPreset, Stats, SystemClock,
+    TwentyProfile,
 };

@@ -1,9 +1,10 @@
 //! Test-control endpoints under `/__fake/`, a prefix Twenty never serves. Not authenticated,
 //! not counted, never faulted.
 //!
-//! - `GET  /__fake/state`   -> `{"records":[...],"stored_records":[...],"stats":{...},"faults":[...],"objects":["repProgressions"]}`
+//! - `GET  /__fake/state`   -> `{"records":[...],"stored_records":[...],"stats":{...},"faults":[...],"objects":["repProgressions"],"profile":"newest"}`
 //!   (`records`: every repProgression, trashed included, rendered as the API prints them, DATE_TIME
-//!   in ms; `stored_records`: the same as stored, DATE_TIME with microseconds)
+//!   in ms; `stored_records`: the same as stored, DATE_TIME with microseconds; `objects`: every
+//!   object's `namePlural`, extra objects included; `profile`: "legacy" or "newest")
 //! - `GET  /__fake/stats`   -> the `Stats` object
 //! - `GET  /__fake/faults`  -> `{"faults":[...]}`
 //! - `POST /__fake/faults`  body: one `Fault` or an array of them -> `{"faults":[...active]}`
@@ -60,6 +61,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
                 "stats": inner.stats,
                 "faults": inner.faults.active,
                 "objects": objects,
+                "profile": shared.config.profile.name(),
             }))
         }
         ("GET", "/__fake/stats") => json_response(200, ordered(&shared.lock().stats), &[]),

@@ -36,8 +36,22 @@ pub enum FaultKind {
     ApplyThenDrop,
     /// Apply the request, then answer 200 with a truncated, unparseable JSON body.
     MalformedJson,
-    /// Answer every request 403 "Forbidden resource", as for a revoked key.
+    /// Answer every request 403 "Forbidden resource", as for a revoked key (both profiles; the
+    /// unauthenticated `/client-config` is not affected).
     AuthFailure,
+    /// The workspace's credit allowance is spent: records requests answer 402
+    /// `{"statusCode":402,"error":"QUOTA_EXHAUSTED",…,"exhaustedKind":"allowance",…}` with no
+    /// Retry-After (`TwentyError::quota_exhausted`, usage-limit-to-rest-api-exception-handler.util.ts
+    /// `123fc19f` / spec `ace2093b`). Metadata and `/client-config` are not affected. Applied after
+    /// the key is checked and before rate limiting (the order is Unverified). JSON:
+    /// `{"kind":"quota_exhausted"}`.
+    QuotaExhausted,
+    /// The workspace has no subscription plan (`IS_PLAN_REQUIRED_API_ENFORCEMENT_ENABLED`): records
+    /// requests answer 402 `{"statusCode":402,"error":"PaymentRequiredException","messages":["Workspace
+    /// subscription plan is required"],"code":"BILLING_PLAN_REQUIRED"}` (`TwentyError::plan_required`,
+    /// workspace-plan-required.guard.ts, HTTP spec `72b0ad41`). Same scope as `QuotaExhausted`.
+    /// JSON: `{"kind":"plan_required"}`.
+    PlanRequired,
     /// Before the next record write (POST/PATCH/PUT/DELETE on records) is applied, another
     /// writer (the academy app) adds `xp` to `totalXp`, optionally bumps `syncRevision` and
     /// appends a boss to the `defeatedBosses` JSON list, on the record with `rep_email` (or every
@@ -182,7 +196,22 @@ impl FaultSet {
     /// Take the faults that apply to one request (everything except `RefuseConnections` and
     /// `RejectWrites`, see [`FaultSet::take_reject`]), counting down their `times`. Write-only
     /// faults (`ConcurrentWriter`, `OtherWriter`) are taken only when `is_write`.
+    /// Equivalent to [`FaultSet::take_for`] for a records request (`is_records = true`,
+    /// `is_public = false`).
     pub fn take_for_request(&mut self, method: &str, is_write: bool) -> Vec<FaultKind> {
+        self.take_for(method, is_write, true, false)
+    }
+
+    /// [`FaultSet::take_for_request`] with the request's scope: the 402 faults
+    /// (`QuotaExhausted`, `PlanRequired`) are taken only when `is_records` (the records API), and
+    /// `AuthFailure` is not taken when `is_public` (an unauthenticated endpoint).
+    pub fn take_for(
+        &mut self,
+        method: &str,
+        is_write: bool,
+        is_records: bool,
+        is_public: bool,
+    ) -> Vec<FaultKind> {
         let mut taken = Vec::new();
         for f in &mut self.active {
             if matches!(
@@ -197,6 +226,13 @@ impl FaultSet {
                 FaultKind::ConcurrentWriter { .. } | FaultKind::OtherWriter(_)
             ) && !is_write
             {
+                continue;
+            }
+            if matches!(f.kind, FaultKind::QuotaExhausted | FaultKind::PlanRequired) && !is_records
+            {
+                continue;
+            }
+            if matches!(f.kind, FaultKind::AuthFailure) && is_public {
                 continue;
             }
             taken.push(f.kind.clone());
@@ -316,6 +352,25 @@ mod tests {
         set.push(Fault::times(f.kind, 1));
         assert!(set.take_for_request("GET", false).is_empty());
         assert_eq!(set.take_for_request("DELETE", true).len(), 1);
+    }
+
+    #[test]
+    fn payment_faults_only_touch_records_requests() {
+        let f: Fault = serde_json::from_str(r#"{"kind":"quota_exhausted","times":1}"#).unwrap();
+        assert_eq!(f.kind, FaultKind::QuotaExhausted);
+        let p: Fault = serde_json::from_str(r#"{"kind":"plan_required"}"#).unwrap();
+        assert_eq!(p.kind, FaultKind::PlanRequired);
+        let mut set = FaultSet::default();
+        set.push(f);
+        assert!(set.take_for("GET", false, false, false).is_empty());
+        assert_eq!(
+            set.take_for("GET", false, true, false),
+            vec![FaultKind::QuotaExhausted]
+        );
+        assert!(set.active.is_empty());
+        set.push(Fault::always(FaultKind::AuthFailure));
+        assert!(set.take_for("GET", false, false, true).is_empty());
+        assert_eq!(set.take_for("GET", false, false, false).len(), 1);
     }
 
     #[test]

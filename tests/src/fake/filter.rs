@@ -50,6 +50,7 @@ use time::OffsetDateTime;
 
 use super::errors::TwentyError;
 use super::metadata::ObjectMeta;
+use super::profile::TwentyProfile;
 use super::timestamps;
 
 /// How DATE_TIME comparisons are evaluated (see the module docs).
@@ -359,18 +360,43 @@ fn is_numeric_type(ty: &str) -> bool {
     matches!(ty, "NUMBER" | "NUMERIC" | "POSITION")
 }
 
-/// Validate a parsed filter against the object's fields, as the common layer does before SQL.
+/// Sub-fields of the EMAILS composite
+/// (packages/twenty-shared/src/types/composite-types/emails.composite-type.ts, `41d24255`).
+pub const EMAILS_SUB_FIELDS: [&str; 2] = ["primaryEmail", "additionalEmails"];
+
+/// Validate a parsed filter against the object's fields, as the newest common layer does before
+/// SQL ([`validate_for`] with [`TwentyProfile::Newest`]).
 pub fn validate(filter: &Filter, object: &ObjectMeta) -> Result<(), TwentyError> {
+    validate_for(filter, object, TwentyProfile::Newest)
+}
+
+/// [`validate`] with the profile's wording for a composite (EMAILS) condition that does not name
+/// a sub-field: `repEmail[eq]:x` parses to `{repEmail: {eq: x}}` (parse-filter.util.ts
+/// `0849483d` nests `field.subField`), and `eq` is then looked up as a sub-field
+/// (filter-arg-processor.service.ts `0c49deef`, `validateAndTransformCompositeFieldFilter`) ->
+/// 400 (`TwentyProfile::composite_sub_field_not_found`). `is` gets the same answer there.
+/// Operators on a sub-field are not checked against its type (the fake's simplification).
+pub fn validate_for(
+    filter: &Filter,
+    object: &ObjectMeta,
+    profile: TwentyProfile,
+) -> Result<(), TwentyError> {
     match filter {
-        Filter::And(items) | Filter::Or(items) => {
-            items.iter().try_for_each(|f| validate(f, object))
-        }
-        Filter::Not(inner) => validate(inner, object),
+        Filter::And(items) | Filter::Or(items) => items
+            .iter()
+            .try_for_each(|f| validate_for(f, object, profile)),
+        Filter::Not(inner) => validate_for(inner, object, profile),
         Filter::Leaf { path, op, value } => {
             let key = path.first().map(String::as_str).unwrap_or_default();
             let Some(field) = object.field(key) else {
                 return Err(TwentyError::unknown_field(&object.name_singular, key));
             };
+            if field.ty == "EMAILS" {
+                let sub = path.get(1).map_or(op.as_str(), String::as_str);
+                if !EMAILS_SUB_FIELDS.contains(&sub) {
+                    return Err(profile.composite_sub_field_not_found(sub, "EMAILS"));
+                }
+            }
             if op == "is" {
                 let ok = matches!(value, FilterValue::One(v) if v == "NULL" || v == "NOT_NULL");
                 if !ok {
@@ -419,6 +445,45 @@ pub fn validate(filter: &Filter, object: &ObjectMeta) -> Result<(), TwentyError>
                 }
             }
             Ok(())
+        }
+    }
+}
+
+/// The newest server lower-cases `eq`, `neq` and `in` values on an EMAILS field's `primaryEmail`
+/// before SQL (packages/twenty-server/src/engine/api/common/common-args-processors/filter-arg-processor/utils/canonicalize-emails-filter-value.util.ts,
+/// `0ea80165`); `ilike` and the rest are left raw. Older servers send every value as is, so
+/// `repEmail.primaryEmail[eq]:"A@B.C"` misses the stored `a@b.c` (research pass 11 §2).
+pub fn canonicalize_emails(filter: Filter, object: &ObjectMeta, profile: TwentyProfile) -> Filter {
+    if profile.is_legacy() {
+        return filter;
+    }
+    match filter {
+        Filter::And(items) => Filter::And(
+            items
+                .into_iter()
+                .map(|f| canonicalize_emails(f, object, profile))
+                .collect(),
+        ),
+        Filter::Or(items) => Filter::Or(
+            items
+                .into_iter()
+                .map(|f| canonicalize_emails(f, object, profile))
+                .collect(),
+        ),
+        Filter::Not(inner) => Filter::Not(Box::new(canonicalize_emails(*inner, object, profile))),
+        Filter::Leaf { path, op, value } => {
+            let on_primary = path.len() == 2
+                && path[1] == "primaryEmail"
+                && object.field(&path[0]).is_some_and(|f| f.ty == "EMAILS")
+                && matches!(op.as_str(), "eq" | "neq" | "in");
+            let value = match value {
+                FilterValue::One(v) if on_primary => FilterValue::One(v.to_lowercase()),
+                FilterValue::List(vs) if on_primary => {
+                    FilterValue::List(vs.iter().map(|v| v.to_lowercase()).collect())
+                }
+                other => other,
+            };
+            Filter::Leaf { path, op, value }
         }
     }
 }

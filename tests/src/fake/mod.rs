@@ -3,6 +3,13 @@
 //! Every shape cites the Twenty source file it follows; see docs/twenty-api.md and
 //! /work/twenty-research.md.
 //!
+//! Server versions (`profile.rs`): [`FakeConfig::profile`] picks a 2025-era server
+//! ([`TwentyProfile::Legacy`]) or a current one ([`TwentyProfile::Newest`], the default); the
+//! table in `profile.rs` lists what differs. [`FakeConfig::for_profile`] also sets the 429 form
+//! and the DATE_TIME filter generation to the profile's.
+//!
+//! Unauthenticated: `GET /client-config` (`client_config.rs`), with the server version.
+//!
 //! Records endpoints (`records.rs`): find-many, find-one, create, update one/many, soft delete /
 //! destroy one/many (`DELETE`, `?soft_delete=true`), restore one/many (`PATCH …/restore`).
 //! Trashed records (`deletedAt` set) stay stored: reads leave them out unless the filter
@@ -13,10 +20,12 @@
 //! [`FakeTwenty::records`] returns rendered records; [`FakeTwenty::stored_records`] the stored ones.
 
 mod admin;
+pub mod client_config;
 pub mod errors;
 pub mod faults;
 pub mod filter;
 pub mod metadata;
+pub mod profile;
 pub mod rate_limit;
 mod records;
 mod server;
@@ -37,6 +46,7 @@ use uuid::Uuid;
 pub use faults::{Fault, FaultKind, MetricValue, OtherWrite};
 pub use filter::DateTimeFilterMode;
 pub use metadata::SchemaPreset;
+pub use profile::{RepEmailType, RestrictedKey, TwentyProfile};
 pub use rate_limit::{Clock, ManualClock, RateLimitStyle, SystemClock};
 
 use errors::TwentyError;
@@ -72,7 +82,10 @@ pub fn js_number(n: f64) -> Value {
     }
 }
 
-/// How the fake starts.
+/// How the fake starts. `FakeConfig::default()` is a [`TwentyProfile::Newest`] server whose 429
+/// form (`rate_limit_style`) and DATE_TIME filters (`legacy_datetime_filters`) stay at their
+/// historical defaults (legacy 429, newest filters); [`FakeConfig::for_profile`] sets both to the
+/// profile's.
 #[derive(Clone)]
 pub struct FakeConfig {
     /// 0 = a random free port on 127.0.0.1.
@@ -83,11 +96,38 @@ pub struct FakeConfig {
     pub extra_api_keys: Vec<String>,
     /// The key's display name, written to `createdBy.name` on records it creates.
     pub api_key_name: String,
+    /// Which Twenty answers (default [`TwentyProfile::Newest`]). Picks the metadata REST format,
+    /// the bad-key answer, not-found statuses, permission and EMAILS texts and `/client-config`.
+    /// The 429 form and the DATE_TIME filters are the separate knobs below.
+    pub profile: TwentyProfile,
     pub schema: SchemaPreset,
-    /// Answer metadata lists with newer Twenty's default selection (docs/twenty-api.md §7):
-    /// objects without `fields`, fields without `objectMetadataId`, `isUnique` and `settings`.
-    /// Default false: the older, fuller answers.
+    /// The type of `repProgression.repEmail` (default TEXT; EMAILS: the composite, unique on
+    /// `primaryEmail`).
+    pub rep_email_type: RepEmailType,
+    /// This many extra custom objects (`customObject1`…, each with `notes` TEXT and `amount`
+    /// NUMBER) exist besides `repProgression`, which comes after all of them in both profiles'
+    /// list order (legacy: listed last; newest, `id DESC`: its id is the lowest). With a page size
+    /// of 60 and 100 or more extra objects it is not on the first page. Default 0.
+    pub extra_objects: usize,
+    /// Metadata list page size, the default and the cap of `limit` (`None` = the profile's: 1000
+    /// for both, `DEFAULT_METADATA_REST_PAGE_SIZE` / the GraphQL proxy's `limitInputFactory`
+    /// default). `Some(60)` models the early new-format iteration (`parseLimitRestRequest`
+    /// default 60).
+    pub metadata_page_size: Option<usize>,
+    /// Legacy profile only: answer metadata lists with newer Twenty's default selection of the
+    /// GraphQL proxy (docs/twenty-api.md §7): objects without `fields`, fields without
+    /// `objectMetadataId`, `isUnique` and `settings`. Default false: the older, fuller answers.
+    /// The newest controllers always inline fields, so the newest profile ignores it.
     pub newer_metadata_selection: bool,
+    /// `appVersion` in the newest `/client-config` (default `Some("v1.14.0")`, a version string
+    /// of the fake's own, not a real release; `None` = unset, as on a source build, so the key
+    /// is absent). The legacy `/client-config` never has `appVersion` and always reports
+    /// `sentry.release` = [`client_config::LEGACY_RELEASE`]; [`FakeConfig::for_profile`] sets
+    /// this to `None` for legacy.
+    pub app_version: Option<String>,
+    /// More accepted keys whose role is limited ([`RestrictedKey`]). `api_key` and
+    /// `extra_api_keys` keep full access.
+    pub restricted_keys: Vec<RestrictedKey>,
     /// Tokens per window in the per-workspace bucket (default 100).
     pub rate_limit: u32,
     /// Window in milliseconds (default 60 000).
@@ -109,14 +149,49 @@ impl Default for FakeConfig {
             api_key: "test-key".to_string(),
             extra_api_keys: Vec::new(),
             api_key_name: "RepXP test key".to_string(),
+            profile: TwentyProfile::Newest,
             schema: SchemaPreset::Full,
+            rep_email_type: RepEmailType::Text,
+            extra_objects: 0,
+            metadata_page_size: None,
             newer_metadata_selection: false,
+            app_version: Some(NEWEST_APP_VERSION.to_string()),
+            restricted_keys: Vec::new(),
             rate_limit: 100,
             rate_window_ms: 60_000,
             rate_limit_style: RateLimitStyle::Legacy,
             clock: Arc::new(SystemClock),
             legacy_datetime_filters: false,
         }
+    }
+}
+
+/// The newest profile's default `appVersion`: the fake's own string, not a real Twenty release.
+pub const NEWEST_APP_VERSION: &str = "v1.14.0";
+
+impl FakeConfig {
+    /// The default config with the profile's own knobs: Legacy -> legacy 429
+    /// (`RateLimitStyle::Legacy`), plain DATE_TIME filters (`legacy_datetime_filters: true`), no
+    /// `appVersion`; Newest -> modern 429, the one-millisecond DATE_TIME windows,
+    /// `appVersion` [`NEWEST_APP_VERSION`].
+    pub fn for_profile(profile: TwentyProfile) -> FakeConfig {
+        let legacy = profile.is_legacy();
+        FakeConfig {
+            profile,
+            rate_limit_style: if legacy {
+                RateLimitStyle::Legacy
+            } else {
+                RateLimitStyle::Modern
+            },
+            legacy_datetime_filters: legacy,
+            app_version: (!legacy).then(|| NEWEST_APP_VERSION.to_string()),
+            ..FakeConfig::default()
+        }
+    }
+
+    /// The metadata page size in effect: [`FakeConfig::metadata_page_size`] or 1000.
+    pub fn effective_metadata_page_size(&self) -> usize {
+        self.metadata_page_size.unwrap_or(1000).max(1)
     }
 }
 
@@ -127,8 +202,14 @@ impl fmt::Debug for FakeConfig {
             .field("api_key", &self.api_key)
             .field("extra_api_keys", &self.extra_api_keys)
             .field("api_key_name", &self.api_key_name)
+            .field("profile", &self.profile)
             .field("schema", &self.schema)
+            .field("rep_email_type", &self.rep_email_type)
+            .field("extra_objects", &self.extra_objects)
+            .field("metadata_page_size", &self.metadata_page_size)
             .field("newer_metadata_selection", &self.newer_metadata_selection)
+            .field("app_version", &self.app_version)
+            .field("restricted_keys", &self.restricted_keys)
             .field("rate_limit", &self.rate_limit)
             .field("rate_window_ms", &self.rate_window_ms)
             .field("rate_limit_style", &self.rate_limit_style)
@@ -147,12 +228,18 @@ pub struct Stats {
     /// By endpoint kind: "find_many", "find_one", "create_one", "update_one", "update_many",
     /// "delete_one", "delete_many" (soft delete and destroy), "restore_one", "restore_many",
     /// "metadata_list_objects", "metadata_get_object", "metadata_list_fields",
-    /// "metadata_create_object", "metadata_create_field", "metadata_graphql", "other".
+    /// "metadata_get_field", "metadata_create_object", "metadata_create_field",
+    /// "metadata_update_field", "metadata_graphql", "client_config", "other".
     pub by_kind: BTreeMap<String, u64>,
     /// Requests answered 429.
     pub rate_limited: u64,
-    /// Requests answered 403 (bad key or the auth-failure fault).
+    /// Requests refused for their key: a bad or missing key (legacy 403, newest 401/403, or a
+    /// GraphQL auth error) or the auth-failure fault.
     pub auth_failures: u64,
+    /// Requests a restricted key's role may not make (records: 400, metadata: 403 newest / 400
+    /// legacy).
+    #[serde(default)]
+    pub permission_denied: u64,
     /// Fault applications (one request can take several).
     pub faults_applied: u64,
     /// Connections closed at accept by the refuse-connections fault.
@@ -182,6 +269,8 @@ pub(crate) struct Inner {
     /// `CURRENT_TIMESTAMP` with microseconds.
     pub stamper: Stamper,
     pub datetime_mode: DateTimeFilterMode,
+    /// `FakeConfig::profile`, copied for the records code.
+    pub profile: TwentyProfile,
 }
 
 pub(crate) struct Shared {
@@ -205,7 +294,12 @@ impl Shared {
 
     fn fresh_inner(config: &FakeConfig) -> Inner {
         Inner {
-            schema: Schema::from_preset(&config.schema, config.clock.now_ms()),
+            schema: Schema::build(
+                &config.schema,
+                config.clock.now_ms(),
+                config.extra_objects,
+                config.rep_email_type,
+            ),
             records: HashMap::new(),
             faults: FaultSet::default(),
             stats: Stats::default(),
@@ -221,6 +315,7 @@ impl Shared {
             } else {
                 DateTimeFilterMode::Newest
             },
+            profile: config.profile,
         }
     }
 
@@ -259,7 +354,7 @@ impl Shared {
     pub fn rendered_rep_records(&self, live_only: bool) -> Vec<Value> {
         let now = self.now_ms();
         let inner = self.lock();
-        let object = Self::rep_object(&inner, now);
+        let object = self.rep_object(&inner, now);
         inner
             .records
             .get("repProgressions")
@@ -272,26 +367,38 @@ impl Shared {
             .unwrap_or_default()
     }
 
-    fn rep_object(inner: &Inner, now_ms: u64) -> ObjectMeta {
+    fn rep_object(&self, inner: &Inner, now_ms: u64) -> ObjectMeta {
         inner
             .schema
             .by_plural("repProgressions")
             .cloned()
-            .unwrap_or_else(|| metadata::ObjectMeta::rep_progression(&SchemaPreset::Full, now_ms))
+            .unwrap_or_else(|| {
+                metadata::ObjectMeta::rep_progression_with(
+                    &SchemaPreset::Full,
+                    now_ms,
+                    self.config.rep_email_type,
+                )
+            })
     }
 
     /// Seed a record of `repProgression`: fields are stored as given, without validation, except
-    /// that parseable DATE_TIME text is normalized to the stored microsecond form. Returns the
-    /// record rendered as the API prints it.
+    /// that parseable DATE_TIME text is normalized to the stored microsecond form and a value for
+    /// an EMAILS field becomes the composite (`"a@b.c"` -> `{"primaryEmail":"a@b.c",
+    /// "additionalEmails":null}`, `primaryEmail` lower-cased). Returns the record rendered as the
+    /// API prints it.
     pub fn insert_record(&self, fields: &Value) -> Value {
         let now = self.now_ms();
         let mut inner = self.lock();
-        let object = Self::rep_object(&inner, now);
+        let object = self.rep_object(&inner, now);
         inner.next_position += 1.0;
         let mut data: Map<String, Value> = fields.as_object().cloned().unwrap_or_default();
         for (k, v) in data.iter_mut() {
-            let is_datetime = object.field(k).is_some_and(|f| f.ty == "DATE_TIME");
-            if let (true, Some(s)) = (is_datetime, v.as_str()) {
+            let ty = object.field(k).map(|f| f.ty.as_str());
+            if ty == Some("EMAILS") {
+                *v = records::seed_emails(v);
+                continue;
+            }
+            if let (Some("DATE_TIME"), Some(s)) = (ty, v.as_str()) {
                 if let Some(n) = timestamps::normalize_written(s) {
                     *v = Value::String(n);
                 }
@@ -360,6 +467,32 @@ impl FakeTwenty {
         self.shared.config.api_key.clone()
     }
 
+    /// The server version this fake imitates.
+    pub fn profile(&self) -> TwentyProfile {
+        self.shared.config.profile
+    }
+
+    /// Every object's `namePlural`, in the workspace's list order (extra objects first,
+    /// `repProgressions` after them, objects created over the API last).
+    pub fn object_names(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .schema
+            .objects
+            .iter()
+            .map(|o| o.name_plural.clone())
+            .collect()
+    }
+
+    /// The id of the `repProgression` object in the metadata (`None` without one).
+    pub fn rep_object_id(&self) -> Option<String> {
+        self.shared
+            .lock()
+            .schema
+            .by_plural("repProgressions")
+            .map(|o| o.id.clone())
+    }
+
     /// Add a fault (faults stack; each keeps its own count).
     pub fn set_fault(&self, fault: Fault) {
         self.shared.set_fault(fault);
@@ -395,7 +528,7 @@ impl FakeTwenty {
     pub fn rendered(&self, record: &Value) -> Value {
         let now = self.shared.now_ms();
         let inner = self.shared.lock();
-        timestamps::render_record(&Shared::rep_object(&inner, now), record)
+        timestamps::render_record(&self.shared.rep_object(&inner, now), record)
     }
 
     /// Another writer's update-one on a `repProgression`, with the same rules as
@@ -403,19 +536,22 @@ impl FakeTwenty {
     /// trashed), `updatedAt` stamped unless `fields` sets it. Not counted in [`Stats`], not
     /// rate-limited, never faulted. Returns the rendered record; `None` for an unknown id.
     ///
+    /// With [`TwentyProfile::Legacy`] a trashed id is not found either (the old handler's
+    /// `findOneOrFail`, see `records::update_one_record`).
+    ///
     /// # Panics
     /// If Twenty would reject the update (unknown field, invalid value, duplicate `repEmail`);
     /// use [`FakeTwenty::try_patch_record`] to get the error instead.
     pub fn patch_record(&self, id: &str, fields: Value) -> Option<Value> {
         match self.try_patch_record(id, fields) {
             Ok(v) => Some(v),
-            Err(e) if e.status == 404 => None,
+            Err(e) if e.status == 404 || e.body.contains("EntityNotFoundError") => None,
             Err(e) => panic!("patch_record({id}) rejected: {} {}", e.status, e.body),
         }
     }
 
     /// [`FakeTwenty::patch_record`] returning Twenty's error (404 "Record not found" for an
-    /// unknown id, 400 for invalid data or a duplicate).
+    /// unknown id, legacy 400 `EntityNotFoundError`, 400 for invalid data or a duplicate).
     pub fn try_patch_record(&self, id: &str, fields: Value) -> Result<Value, TwentyError> {
         self.shared
             .with_rep(|inner, object, now| {
@@ -488,6 +624,8 @@ impl Drop for FakeTwenty {
     }
 }
 
+#[cfg(test)]
+mod profile_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

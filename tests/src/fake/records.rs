@@ -28,6 +28,16 @@
 //!
 //! Every record in every answer goes through [`render_record`]: DATE_TIME values are stored with
 //! microseconds and printed with milliseconds (see `timestamps.rs`).
+//!
+//! By profile (`profile.rs`, research pass 11 §2/§3), everything above is the newest server; the
+//! legacy profile differs in: not-found answers 400 (find-one, delete, restore: "Record not
+//! found"; update-one: `EntityNotFoundError`, and a trashed id is not found by update-one), and
+//! EMAILS filter values are not lower-cased. Not modelled for legacy (the newest behaviour
+//! stays): update-many without a filter (legacy updated every row) and soft-deleting a trashed
+//! record (the TypeORM era re-stamped it and answered 200).
+//!
+//! EMAILS fields (`FakeConfig::rep_email_type`): stored as `{"primaryEmail", "additionalEmails"}`
+//! (one column per sub-field), [`normalize_emails`] on write, unique on `primaryEmail`.
 
 use std::collections::HashMap;
 
@@ -37,7 +47,8 @@ use uuid::Uuid;
 
 use super::errors::{ordered, TwentyError};
 use super::filter::{self, DateTimeFilterMode, Filter};
-use super::metadata::ObjectMeta;
+use super::metadata::{FieldMeta, ObjectMeta};
+use super::profile::TwentyProfile;
 use super::timestamps::{self, render_record};
 use super::{js_number, Inner};
 
@@ -46,7 +57,8 @@ pub fn cursor_for(id: &str) -> String {
     base64(json!({ "id": id }).to_string().as_bytes())
 }
 
-fn cursor_id(cursor: &str) -> Option<String> {
+/// The id inside a cursor made by [`cursor_for`] (`None` if it does not decode).
+pub(crate) fn cursor_id(cursor: &str) -> Option<String> {
     let bytes = unbase64(cursor)?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
     v.get("id")?.as_str().map(str::to_string)
@@ -110,12 +122,101 @@ fn envelope(key: &str, payload: &Value) -> String {
     format!("{{\"data\":{{{}:{}}}}}", ordered(key), payload)
 }
 
+/// An EMAILS value as written: `{"primaryEmail": …, "additionalEmails": …}`, only the keys sent
+/// (the newest transform touches only the keys present, research pass 11 §2, index id
+/// 56592056801; the record keeps the other sub-columns). `primaryEmail` is lower-cased in every
+/// version (packages/twenty-server/src/engine/core-modules/record-transformer/utils/transform-emails-value.util.ts:
+/// `toLowerCase()`, newest `canonicalizeEmail` at `0ea80165`, whose spec
+/// test/integration/rest/suites/emails-domain-canonicalization.integration-spec.ts also
+/// canonicalizes `additionalEmails`); `""` becomes null on the newest and stays `""` on legacy.
+/// `additionalEmails` may be an array of strings, a JSON text of one, or null. Anything else
+/// (a bare string, another key, another JSON type) -> 400 with the fake's own wording (Unverified).
+fn normalize_emails(
+    key: &str,
+    value: &Value,
+    profile: TwentyProfile,
+) -> Result<Value, TwentyError> {
+    let invalid = || {
+        TwentyError::bad_request(&format!(
+            "Invalid value {value} for field \"{key}\" of type EMAILS"
+        ))
+    };
+    let Value::Object(given) = value else {
+        return Err(invalid());
+    };
+    let mut out = Map::new();
+    for (sub, v) in given {
+        let stored = match (sub.as_str(), v) {
+            (_, Value::Null) => Value::Null,
+            ("primaryEmail", Value::String(s)) if s.is_empty() => {
+                if profile.is_legacy() {
+                    json!("")
+                } else {
+                    Value::Null
+                }
+            }
+            ("primaryEmail", Value::String(s)) => json!(s.to_lowercase()),
+            ("additionalEmails", Value::String(s)) if s.trim().is_empty() => Value::Null,
+            ("additionalEmails", Value::String(s)) => {
+                let parsed: Value = serde_json::from_str(s).map_err(|_| invalid())?;
+                lower_email_list(&parsed).ok_or_else(invalid)?
+            }
+            ("additionalEmails", list @ Value::Array(_)) => {
+                lower_email_list(list).ok_or_else(invalid)?
+            }
+            _ => return Err(invalid()),
+        };
+        out.insert(sub.clone(), stored);
+    }
+    Ok(Value::Object(out))
+}
+
+fn lower_email_list(list: &Value) -> Option<Value> {
+    let items = list.as_array()?;
+    let lowered: Option<Vec<Value>> = items
+        .iter()
+        .map(|i| i.as_str().map(|s| json!(s.to_lowercase())))
+        .collect();
+    lowered.map(Value::Array)
+}
+
+/// An EMAILS column set with nothing written: both sub-columns null (Unverified for legacy, where
+/// a column default of `''` is possible).
+pub fn empty_emails() -> Value {
+    json!({"primaryEmail": null, "additionalEmails": null})
+}
+
+/// A seeded value for an EMAILS field: a bare string becomes `{"primaryEmail": <lower-cased>,
+/// "additionalEmails": null}`, an object gets its `primaryEmail` lower-cased and missing
+/// sub-fields null; anything else is kept as given.
+pub fn seed_emails(value: &Value) -> Value {
+    match value {
+        Value::String(s) => json!({"primaryEmail": s.to_lowercase(), "additionalEmails": null}),
+        Value::Object(m) => {
+            let mut out = empty_emails();
+            for (k, v) in m {
+                let v = match (k.as_str(), v) {
+                    ("primaryEmail", Value::String(s)) => json!(s.to_lowercase()),
+                    _ => v.clone(),
+                };
+                out[k.as_str()] = v;
+            }
+            out
+        }
+        other => other.clone(),
+    }
+}
+
 /// Validate written data against the object's fields; returns the values to store.
 /// Unknown key message: data-arg-processor.service.ts (INVALID_ARGS_DATA -> 400).
 /// DATE_TIME: packages/twenty-server/src/engine/api/common/common-args-processors/data-arg-processor/validator-utils/validate-date-time-field-or-throw.util.ts
-/// (`8d24ebb`), stored rounded to microseconds. Other per-type messages are the fake's own (not
-/// read from Twenty's coercer utils).
-pub fn validate_data(object: &ObjectMeta, body: &Value) -> Result<Map<String, Value>, TwentyError> {
+/// (`8d24ebb`), stored rounded to microseconds. EMAILS: [`normalize_emails`]. Other per-type
+/// messages are the fake's own (not read from Twenty's coercer utils).
+pub fn validate_data(
+    object: &ObjectMeta,
+    body: &Value,
+    profile: TwentyProfile,
+) -> Result<Map<String, Value>, TwentyError> {
     let Some(data) = body.as_object() else {
         return Err(TwentyError::bad_request(
             "Request body must be a JSON object",
@@ -132,6 +233,14 @@ pub fn validate_data(object: &ObjectMeta, body: &Value) -> Result<Map<String, Va
                 field.ty
             ))
         };
+        if field.ty == "EMAILS" {
+            let stored = match value {
+                Value::Null => empty_emails(),
+                v => normalize_emails(key, v, profile)?,
+            };
+            out.insert(key.clone(), stored);
+            continue;
+        }
         let stored = match (field.ty.as_str(), value) {
             (_, Value::Null) => Value::Null,
             ("TEXT" | "UUID", Value::String(_)) => value.clone(),
@@ -166,16 +275,19 @@ pub fn validate_data(object: &ObjectMeta, body: &Value) -> Result<Map<String, Va
     Ok(out)
 }
 
+/// Parse and validate `filter`, then canonicalize EMAILS values as the profile does
+/// ([`filter::canonicalize_emails`]).
 fn parse_filter_param(
     params: &HashMap<String, String>,
     object: &ObjectMeta,
+    profile: TwentyProfile,
 ) -> Result<Option<Filter>, TwentyError> {
     match params.get("filter") {
         None => Ok(None),
         Some(raw) => {
             let f = filter::parse_filter_rest(raw)?;
-            filter::validate(&f, object)?;
-            Ok(Some(f))
+            filter::validate_for(&f, object, profile)?;
+            Ok(Some(filter::canonicalize_emails(f, object, profile)))
         }
     }
 }
@@ -234,9 +346,16 @@ impl NullExt for Option<&Value> {
     }
 }
 
+/// The value a unique field's index holds for `data` ([`FieldMeta::unique_key`]: an EMAILS
+/// value's `primaryEmail`), if `data` sets one.
+fn unique_key_in(field: &FieldMeta, data: &Map<String, Value>) -> Option<Value> {
+    data.get(&field.name).and_then(|v| field.unique_key(v))
+}
+
 /// A unique value already held by another row, trashed rows included (the index is not
 /// partial: generate-index-for-flat-field-metadata.util.ts `indexWhereClause: null`; issue
-/// #24227 "that's expected, please hard delete the soft deleted row").
+/// #24227 "that's expected, please hard delete the soft deleted row"). An EMAILS field is unique
+/// on `primaryEmail` (emails.composite-type.ts `41d24255`, `isIncludedInUniqueConstraint`).
 fn unique_violation(
     object: &ObjectMeta,
     records: &[Value],
@@ -244,11 +363,12 @@ fn unique_violation(
     skip_id: Option<&str>,
 ) -> Option<TwentyError> {
     for field in object.fields.iter().filter(|f| f.is_unique) {
-        let Some(v) = candidate.get(&field.name).filter(|v| !v.is_null()) else {
+        let Some(v) = unique_key_in(field, candidate) else {
             continue;
         };
         let clash = records.iter().any(|r| {
-            r.get("id").and_then(Value::as_str) != skip_id && r.get(&field.name) == Some(v)
+            r.get("id").and_then(Value::as_str) != skip_id
+                && r.get(&field.name).and_then(|x| field.unique_key(x)) == Some(v.clone())
         });
         if clash {
             // TwentyORMException DUPLICATE_ENTRY_DETECTED, mapped to 400 by
@@ -272,7 +392,12 @@ pub fn build_record(
 ) -> Value {
     let mut r = Map::new();
     for f in &object.fields {
-        r.insert(f.name.clone(), Value::Null);
+        let empty = if f.ty == "EMAILS" {
+            empty_emails()
+        } else {
+            Value::Null
+        };
+        r.insert(f.name.clone(), empty);
     }
     r.insert("id".into(), json!(Uuid::new_v4().to_string()));
     r.insert("createdAt".into(), json!(now));
@@ -287,9 +412,32 @@ pub fn build_record(
         if k == "createdBy" {
             continue;
         }
-        r.insert(k.clone(), v.clone());
+        let merged = match r.get_mut(k) {
+            Some(old @ Value::Object(_)) if is_emails(object, k) => {
+                merge_composite(old, v);
+                old.clone()
+            }
+            _ => v.clone(),
+        };
+        r.insert(k.clone(), merged);
     }
     Value::Object(r)
+}
+
+fn is_emails(object: &ObjectMeta, key: &str) -> bool {
+    object.field(key).is_some_and(|f| f.ty == "EMAILS")
+}
+
+/// Write the sub-fields present in `new` over a stored composite value (one column per sub-field).
+fn merge_composite(stored: &mut Value, new: &Value) {
+    match (stored.as_object_mut(), new.as_object()) {
+        (Some(old), Some(new)) => {
+            for (k, v) in new {
+                old.insert(k.clone(), v.clone());
+            }
+        }
+        _ => *stored = new.clone(),
+    }
 }
 
 /// Query parameters the records API reads.
@@ -307,7 +455,7 @@ pub fn find_many(
     object: &ObjectMeta,
     p: ListParams<'_>,
 ) -> Result<String, TwentyError> {
-    let f = parse_filter_param(p.params, object)?;
+    let f = parse_filter_param(p.params, object, inner.profile)?;
     let limit = match p.params.get("limit") {
         None => 60,
         Some(l) => match l.parse::<usize>() {
@@ -409,14 +557,25 @@ fn find_index(inner: &Inner, object: &ObjectMeta, id: &str, live_only: bool) -> 
         })
 }
 
+/// "Record not found" as the profile answers it: newest 404 `NotFoundException`
+/// ([`TwentyError::record_not_found`]), legacy 400 `BadRequestException`
+/// ([`TwentyError::record_not_found_legacy`]).
+fn not_found(profile: TwentyProfile) -> TwentyError {
+    if profile.is_legacy() {
+        TwentyError::record_not_found_legacy()
+    } else {
+        TwentyError::record_not_found()
+    }
+}
+
 /// `GET /rest/{plural}/{id}` -> 200 `{"data":{singular:{...}}}`; unknown or trashed id -> 404
-/// "Record not found".
+/// "Record not found" (legacy: 400, see [`not_found`]).
 /// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-find-one.handler.ts,
 /// packages/twenty-server/src/engine/api/common/common-query-runners/common-find-one-query-runner.service.ts
 /// (`57bddbd`: filter on `id` only, so `deletedAt IS NULL` applies) and the spec
 /// packages/twenty-server/test/integration/rest/suites/rest-api-core-find-one.integration-spec.ts (`12cb8dc`).
 pub fn find_one(inner: &Inner, object: &ObjectMeta, id: &str) -> Result<String, TwentyError> {
-    let i = find_index(inner, object, id, true).ok_or_else(TwentyError::record_not_found)?;
+    let i = find_index(inner, object, id, true).ok_or_else(|| not_found(inner.profile))?;
     let record = &inner.records[&object.name_plural][i];
     Ok(envelope(
         &object.name_singular,
@@ -435,7 +594,7 @@ pub fn create_one(
     key_name: &str,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
-    let data = validate_data(object, body)?;
+    let data = validate_data(object, body, inner.profile)?;
     let empty = Vec::new();
     let existing = inner.records.get(&object.name_plural).unwrap_or(&empty);
     if let Some(id) = data.get("id").and_then(Value::as_str) {
@@ -466,14 +625,19 @@ pub fn create_one(
 
 /// Set `data` on a stored record; `updatedAt = now` unless `data` sets `updatedAt` itself
 /// (workspace-mutation-query-builder.ts `b2fef50`: "should not append updatedAt maintenance when
-/// the caller sets updatedAt itself").
-fn apply(record: &mut Value, data: &Map<String, Value>, now: &str) {
+/// the caller sets updatedAt itself"). A composite (EMAILS) value sets only the sub-fields sent.
+fn apply(object: &ObjectMeta, record: &mut Value, data: &Map<String, Value>, now: &str) {
     if let Some(r) = record.as_object_mut() {
         for (k, v) in data {
             if matches!(k.as_str(), "id" | "createdBy" | "createdAt") {
                 continue;
             }
-            r.insert(k.clone(), v.clone());
+            match r.get_mut(k) {
+                Some(old @ Value::Object(_)) if is_emails(object, k) => merge_composite(old, v),
+                _ => {
+                    r.insert(k.clone(), v.clone());
+                }
+            }
         }
         if !data.contains_key("updatedAt") {
             r.insert("updatedAt".into(), json!(now));
@@ -481,9 +645,12 @@ fn apply(record: &mut Value, data: &Map<String, Value>, now: &str) {
     }
 }
 
-/// Update one record (trashed ones included; it stays in the trash) and return it rendered.
-/// Unknown id -> 404 "Record not found". Shared by `PATCH /rest/{plural}/{id}` and
+/// Update one record and return it rendered. Shared by `PATCH /rest/{plural}/{id}` and
 /// `FakeTwenty::patch_record`.
+/// Newest: trashed records included (they stay in the trash); unknown id -> 404 "Record not
+/// found". Legacy: the old handler's `findOneOrFail` sees live rows only, so an unknown **or
+/// trashed** id -> 400 `EntityNotFoundError` ([`TwentyError::entity_not_found`]; research Q4:
+/// "a soft-deleted id gave 400 EntityNotFoundError").
 pub fn update_one_record(
     inner: &mut Inner,
     object: &ObjectMeta,
@@ -491,15 +658,22 @@ pub fn update_one_record(
     body: &Value,
     now_ms: u64,
 ) -> Result<Value, TwentyError> {
-    let data = validate_data(object, body)?;
-    let i = find_index(inner, object, id, false).ok_or_else(TwentyError::record_not_found)?;
+    let legacy = inner.profile.is_legacy();
+    let data = validate_data(object, body, inner.profile)?;
+    let i = find_index(inner, object, id, legacy).ok_or_else(|| {
+        if legacy {
+            TwentyError::entity_not_found(&object.name_singular, id)
+        } else {
+            TwentyError::record_not_found()
+        }
+    })?;
     if let Some(e) = unique_violation(object, &inner.records[&object.name_plural], &data, Some(id))
     {
         return Err(e);
     }
     let now = inner.stamper.next(now_ms);
     let rows = inner.records.entry(object.name_plural.clone()).or_default();
-    apply(&mut rows[i], &data, &now);
+    apply(object, &mut rows[i], &data, &now);
     Ok(render_record(object, &rows[i]))
 }
 
@@ -509,7 +683,7 @@ pub fn update_one_record(
 /// (`5eae7b0`: update-many on `id[eq]`, RECORD_NOT_FOUND -> 404 only when no row came back). A
 /// trashed record is updated and stays trashed (PR #13425 "updateOne/Many works on soft deleted
 /// records"). The old handler (`999629c`, spec rest-api-core-update.integration-spec.ts `f0f12a0`)
-/// answered 400 `EntityNotFoundError` instead; the fake follows the newest.
+/// answered 400 `EntityNotFoundError` instead: the legacy profile ([`update_one_record`]).
 pub fn update_one(
     inner: &mut Inner,
     object: &ObjectMeta,
@@ -546,8 +720,8 @@ pub fn update_many(
     body: &Value,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
-    let f = parse_filter_param(params, object)?;
-    let data = validate_data(object, body)?;
+    let f = parse_filter_param(params, object, inner.profile)?;
+    let data = validate_data(object, body, inner.profile)?;
     if f.is_none() {
         return Err(empty_bulk_filter());
     }
@@ -558,7 +732,7 @@ pub fn update_many(
     let sets_unique = object
         .fields
         .iter()
-        .any(|fm| fm.is_unique && data.get(&fm.name).is_some_and(|v| !v.is_null()));
+        .any(|fm| fm.is_unique && unique_key_in(fm, &data).is_some());
     if sets_unique && hit.len() > 1 {
         return Err(TwentyError::bad_request("A duplicate entry was detected"));
     }
@@ -579,7 +753,7 @@ pub fn update_many(
     let rows = inner.records.entry(object.name_plural.clone()).or_default();
     let mut changed = Vec::with_capacity(hit.len());
     for i in hit {
-        apply(&mut rows[i], &data, &now);
+        apply(object, &mut rows[i], &data, &now);
         changed.push(render_record(object, &rows[i]));
     }
     Ok(envelope(
@@ -634,7 +808,8 @@ fn delete_rows(
 /// (`02a1f88`: destroy 200 `deletePerson: { id }`; unknown id 404 NotFoundException "Record not found").
 /// Soft delete of an already-trashed record is 404 (newest: the soft-delete statement matches live
 /// rows only; Inferred. The TypeORM era re-stamped it and answered 200). Destroy works on a
-/// trashed record (no `deletedAt` predicate; Inferred).
+/// trashed record (no `deletedAt` predicate; Inferred). Legacy profile: 400 instead of 404
+/// ([`not_found`]).
 pub fn delete_one(
     inner: &mut Inner,
     object: &ObjectMeta,
@@ -642,7 +817,7 @@ pub fn delete_one(
     soft: bool,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
-    let i = find_index(inner, object, id, soft).ok_or_else(TwentyError::record_not_found)?;
+    let i = find_index(inner, object, id, soft).ok_or_else(|| not_found(inner.profile))?;
     let mut ids = delete_rows(inner, object, vec![i], soft, now_ms);
     let one = ids.pop().unwrap_or(Value::Null);
     Ok(envelope(
@@ -666,7 +841,7 @@ pub fn delete_many(
     soft: bool,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
-    let f = parse_filter_param(params, object)?;
+    let f = parse_filter_param(params, object, inner.profile)?;
     if f.is_none() {
         let what = if soft { "delete" } else { "destroy" };
         return Err(TwentyError::bad_request(&format!(
@@ -713,7 +888,7 @@ fn restore_rows(
 }
 
 /// `PATCH /rest/{plural}/{id}/restore` -> 200 `{"data":{"restore<Singular>":{…record…}}}`;
-/// unknown id -> 404 "Record not found".
+/// unknown id -> 404 "Record not found" (legacy profile: 400, [`not_found`]).
 /// Sources: packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-restore-one.handler.ts
 /// (`02e13c8`) and the spec packages/twenty-server/test/integration/rest/suites/rest-api-core-restore.integration-spec.ts
 /// (`ad4d7ca`). Restoring a live record matches it too (mutations have no `deletedAt` predicate)
@@ -724,7 +899,7 @@ pub fn restore_one(
     id: &str,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
-    let i = find_index(inner, object, id, false).ok_or_else(TwentyError::record_not_found)?;
+    let i = find_index(inner, object, id, false).ok_or_else(|| not_found(inner.profile))?;
     let one = restore_rows(inner, object, &[i], now_ms)
         .pop()
         .unwrap_or(Value::Null);
@@ -747,7 +922,7 @@ pub fn restore_many(
     params: &HashMap<String, String>,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
-    let f = parse_filter_param(params, object)?;
+    let f = parse_filter_param(params, object, inner.profile)?;
     if f.is_none() {
         return Err(empty_bulk_filter());
     }

@@ -16,8 +16,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tower_service::Service;
 
-use super::errors::{json_response, TwentyError};
+use super::client_config;
+use super::errors::{json_response, ordered, TwentyError};
 use super::faults::{FaultKind, OtherWrite};
+use super::metadata::MetaCtx;
+use super::profile::{RestrictedKey, TwentyProfile};
 use super::{admin, js_number, metadata, records, Inner, Shared};
 
 /// Lets a handler close its own connection without answering.
@@ -92,9 +95,14 @@ enum Route {
     MetaGetObject(String),
     MetaCreateObject,
     MetaListFields,
+    MetaGetField(String),
     MetaCreateField,
+    /// `PATCH` / `PUT /rest/metadata/fields/{id}`.
+    MetaUpdateField(String),
     /// `POST /metadata`: the metadata GraphQL endpoint (only the object-fields query).
     MetaGraphql,
+    /// `GET /client-config`: public, no key.
+    ClientConfig,
     Other,
 }
 
@@ -110,8 +118,13 @@ impl Route {
             ("GET", ["rest", "metadata", "objects", id]) => Route::MetaGetObject(id.to_string()),
             ("POST", ["rest", "metadata", "objects"]) => Route::MetaCreateObject,
             ("GET", ["rest", "metadata", "fields"]) => Route::MetaListFields,
+            ("GET", ["rest", "metadata", "fields", id]) => Route::MetaGetField(id.to_string()),
             ("POST", ["rest", "metadata", "fields"]) => Route::MetaCreateField,
+            ("PATCH" | "PUT", ["rest", "metadata", "fields", id]) => {
+                Route::MetaUpdateField(id.to_string())
+            }
             ("POST", ["metadata"]) => Route::MetaGraphql,
+            ("GET", ["client-config"]) => Route::ClientConfig,
             (_, ["rest", "metadata", ..]) => Route::Other,
             // `@Patch('*path/restore')` is declared before `@Patch('*path')`
             // (rest-api-core.controller.ts `0a0ec6a`), so it wins; PUT has no restore route.
@@ -145,10 +158,28 @@ impl Route {
             Route::MetaGetObject(_) => "metadata_get_object",
             Route::MetaCreateObject => "metadata_create_object",
             Route::MetaListFields => "metadata_list_fields",
+            Route::MetaGetField(_) => "metadata_get_field",
             Route::MetaCreateField => "metadata_create_field",
+            Route::MetaUpdateField(_) => "metadata_update_field",
             Route::MetaGraphql => "metadata_graphql",
+            Route::ClientConfig => "client_config",
             Route::Other => "other",
         }
+    }
+
+    /// The metadata REST controllers (guarded by `SettingsPermissionGuard(DATA_MODEL)` on the
+    /// newest; every GraphQL-proxied call selects a guarded field on the legacy one).
+    fn is_metadata_rest(&self) -> bool {
+        matches!(
+            self,
+            Route::MetaListObjects
+                | Route::MetaGetObject(_)
+                | Route::MetaCreateObject
+                | Route::MetaListFields
+                | Route::MetaGetField(_)
+                | Route::MetaCreateField
+                | Route::MetaUpdateField(_)
+        )
     }
 
     fn is_record_write(&self) -> bool {
@@ -204,7 +235,80 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .to_str()
         .ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Who a request acts as: a full-access key (`api_key`, `extra_api_keys`) or a restricted one.
+struct Principal {
+    /// `createdBy.name` on records it creates.
+    name: String,
+    /// `None` = every permission.
+    role: Option<RestrictedKey>,
+}
+
+impl Principal {
+    fn data_model(&self) -> bool {
+        self.role.as_ref().is_none_or(|r| r.data_model)
+    }
+}
+
+fn authenticate(shared: &Shared, presented: Option<&str>) -> Option<Principal> {
+    let cfg = &shared.config;
+    let key = presented?;
+    if key == cfg.api_key || cfg.extra_api_keys.iter().any(|e| e == key) {
+        return Some(Principal {
+            name: cfg.api_key_name.clone(),
+            role: None,
+        });
+    }
+    cfg.restricted_keys
+        .iter()
+        .find(|r| r.key == key)
+        .map(|r| Principal {
+            name: r.name.clone(),
+            role: Some(r.clone()),
+        })
+}
+
+/// The answer to a bad or missing key.
+///
+/// Legacy: `JwtAuthGuard` returns `false` on any token error and Nest throws
+/// `ForbiddenException('Forbidden resource')` (packages/twenty-server/src/engine/guards/jwt-auth.guard.ts;
+/// docs/twenty-api.md §0), for the REST APIs and, as the fake has always answered, `POST /metadata`.
+///
+/// Newest: the REST middleware authenticates first (packages/twenty-server/src/engine/middlewares/rest-core.middleware.ts,
+/// middleware.service.ts `45b288cd`): no key -> 403 "Missing authentication token"
+/// ([`TwentyError::missing_token`]), a wrong one -> 401 `UNAUTHENTICATED`
+/// ([`TwentyError::invalid_token`]). On `POST /metadata` the GraphQL middleware answers 200 with
+/// `errors` instead (`writeGraphqlResponseOnExceptionCaught`, same file): a wrong key goes through
+/// `AuthGraphqlApiExceptionFilter` (code `UNAUTHENTICATED`, Inferred); without a key the request
+/// runs unauthenticated and the resolver's `WorkspaceAuthGuard` refuses it (message and code
+/// `FORBIDDEN` Unverified).
+fn auth_refusal(
+    profile: TwentyProfile,
+    route: &Route,
+    presented: Option<&str>,
+) -> Result<(u16, String), TwentyError> {
+    if profile.is_legacy() {
+        return Err(TwentyError::forbidden());
+    }
+    if *route == Route::MetaGraphql {
+        let (message, code) = match presented {
+            None => ("Forbidden resource", "FORBIDDEN"),
+            Some(key) => (TwentyError::invalid_token_message(key), "UNAUTHENTICATED"),
+        };
+        return Ok((
+            200,
+            ordered(&json!({"errors": [{"message": message, "extensions": {"code": code}}]})),
+        ));
+    }
+    Err(match presented {
+        None => TwentyError::missing_token(),
+        Some(key) => TwentyError::invalid_token(key),
+    })
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
@@ -227,9 +331,12 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             .by_kind
             .entry(route.kind().to_string())
             .or_default() += 1;
-        let taken = inner
-            .faults
-            .take_for_request(&method, route.is_record_write());
+        let taken = inner.faults.take_for(
+            &method,
+            route.is_record_write(),
+            route.is_records_api(),
+            route == Route::ClientConfig,
+        );
         inner.stats.faults_applied += taken.len() as u64;
         taken
     };
@@ -254,69 +361,21 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
     }
 
-    // Auth: packages/twenty-server/src/engine/guards/jwt-auth.guard.ts -> 403 "Forbidden resource".
-    let cfg = &shared.config;
-    let authorized = bearer(&parts.headers)
-        .is_some_and(|k| k == cfg.api_key || cfg.extra_api_keys.iter().any(|e| e == k));
-    if !authorized {
-        shared.lock().stats.auth_failures += 1;
-        return TwentyError::forbidden().into_response();
-    }
-
-    let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(_) => return TwentyError::bad_request("request entity too large").into_response(),
-    };
-    let json_body: Value = if bytes.is_empty() {
-        json!({})
+    let outcome = if route == Route::ClientConfig {
+        // Public: no key, no rate limit (client-config.controller.ts, `PublicEndpointGuard`).
+        let cfg = &shared.config;
+        Ok((
+            200,
+            client_config::body(cfg.profile, cfg.app_version.as_deref()),
+        ))
     } else {
-        match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            // Express body-parser rejects invalid JSON before the controller (text not verified).
-            Err(e) => {
-                return TwentyError::bad_request(&format!("Invalid JSON body: {e}")).into_response()
-            }
-        }
-    };
-    let params = parse_query(parts.uri.query());
-
-    let now = shared.now_ms();
-    let outcome = {
-        // One lock for the other writers, the reject check and the request itself, so nothing
-        // slips in between.
-        let mut inner = shared.lock();
-        for f in &faults {
-            match f {
-                FaultKind::ConcurrentWriter {
-                    xp,
-                    bump_revision,
-                    add_boss,
-                    rep_email,
-                } => concurrent_write(
-                    &mut inner,
-                    now,
-                    *xp,
-                    *bump_revision,
-                    add_boss.as_deref(),
-                    rep_email.as_deref(),
-                ),
-                FaultKind::OtherWriter(w) => other_write(&mut inner, now, w),
-                _ => {}
-            }
-        }
-        let reject = if route.is_record_write() {
-            let raw = String::from_utf8_lossy(&bytes);
-            let taken = inner.faults.take_reject(&method, &raw);
-            if taken.is_some() {
-                inner.stats.faults_applied += 1;
-            }
-            taken.map(|(status, message)| TwentyError::new(status, "BadRequestException", &message))
-        } else {
-            None
+        // Refusals before anything is applied answer at once, as the other pre-request faults do.
+        let principal = match admit(&shared, &parts, &route, &faults) {
+            Ok(p) => p,
+            Err(Ok((status, text))) => return json_response(status, text, &[]),
+            Err(Err(e)) => return e.into_response(),
         };
-        dispatch(
-            &shared, &mut inner, now, &route, &params, &json_body, reject,
-        )
+        answer(&shared, &parts, body, &route, &method, &faults, &principal).await
     };
     let (status, text, headers) = match outcome {
         Ok((status, text)) => (status, text, Vec::new()),
@@ -344,11 +403,106 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     json_response(status, text, &headers)
 }
 
+/// The key, then the 402 faults. `Err` carries the refusal: a 200 GraphQL error body
+/// (`Ok`) or an error answer.
+fn admit(
+    shared: &Shared,
+    parts: &axum::http::request::Parts,
+    route: &Route,
+    faults: &[FaultKind],
+) -> Result<Principal, Result<(u16, String), TwentyError>> {
+    let presented = bearer(&parts.headers);
+    let Some(principal) = authenticate(shared, presented) else {
+        shared.lock().stats.auth_failures += 1;
+        return Err(auth_refusal(shared.config.profile, route, presented));
+    };
+    // 402s on the records API, after the key is known. The plan guard is an APP_GUARD, so it
+    // runs before the handler's quota check (workspace-plan-required.guard.ts).
+    if route.is_records_api() {
+        if faults.contains(&FaultKind::PlanRequired) {
+            return Err(Err(TwentyError::plan_required()));
+        }
+        if faults.contains(&FaultKind::QuotaExhausted) {
+            return Err(Err(TwentyError::quota_exhausted()));
+        }
+    }
+    Ok(principal)
+}
+
+/// An admitted request: the body, the other writers, then [`dispatch`].
+async fn answer(
+    shared: &Arc<Shared>,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+    route: &Route,
+    method: &str,
+    faults: &[FaultKind],
+    principal: &Principal,
+) -> Result<(u16, String), TwentyError> {
+    let bytes = match to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return Err(TwentyError::bad_request("request entity too large")),
+    };
+    let json_body: Value = if bytes.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            // Express body-parser rejects invalid JSON before the controller (text not verified).
+            Err(e) => return Err(TwentyError::bad_request(&format!("Invalid JSON body: {e}"))),
+        }
+    };
+    let params = parse_query(parts.uri.query());
+
+    let now = shared.now_ms();
+    {
+        // One lock for the other writers, the reject check and the request itself, so nothing
+        // slips in between.
+        let mut inner = shared.lock();
+        for f in faults {
+            match f {
+                FaultKind::ConcurrentWriter {
+                    xp,
+                    bump_revision,
+                    add_boss,
+                    rep_email,
+                } => concurrent_write(
+                    &mut inner,
+                    now,
+                    *xp,
+                    *bump_revision,
+                    add_boss.as_deref(),
+                    rep_email.as_deref(),
+                ),
+                FaultKind::OtherWriter(w) => other_write(&mut inner, now, w),
+                _ => {}
+            }
+        }
+        let reject = if route.is_record_write() {
+            let raw = String::from_utf8_lossy(&bytes);
+            let taken = inner.faults.take_reject(method, &raw);
+            if taken.is_some() {
+                inner.stats.faults_applied += 1;
+            }
+            taken.map(|(status, message)| TwentyError::new(status, "BadRequestException", &message))
+        } else {
+            None
+        };
+        dispatch(
+            shared, &mut inner, now, route, &params, &json_body, reject, principal,
+        )
+    }
+}
+
 /// Whether `record` is the rep `email`'s (compared case-insensitively, as RepXP's identity is).
+/// An EMAILS `repEmail` is compared on its `primaryEmail`.
 fn has_email(record: &Value, email: &str) -> bool {
-    record
-        .get("repEmail")
-        .and_then(Value::as_str)
+    let v = record.get("repEmail");
+    v.and_then(Value::as_str)
+        .or_else(|| {
+            v.and_then(|e| e.get("primaryEmail"))
+                .and_then(Value::as_str)
+        })
         .is_some_and(|x| x.eq_ignore_ascii_case(email))
 }
 
@@ -489,6 +643,7 @@ fn other_write(inner: &mut Inner, now_ms: u64, w: &OtherWrite) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dispatch(
     shared: &Shared,
     inner: &mut Inner,
@@ -497,7 +652,15 @@ fn dispatch(
     params: &HashMap<String, String>,
     body: &Value,
     reject: Option<TwentyError>,
+    principal: &Principal,
 ) -> Result<(u16, String), TwentyError> {
+    let cfg = &shared.config;
+    let profile = cfg.profile;
+    // Metadata REST needs the DATA_MODEL setting permission; guards run before anything else.
+    if route.is_metadata_rest() && !principal.data_model() {
+        inner.stats.permission_denied += 1;
+        return Err(profile.metadata_permission_denied());
+    }
     let object = match route.object() {
         Some(o) => Some(
             inner
@@ -517,9 +680,33 @@ fn dispatch(
     if let Some(e) = reject {
         return Err(e);
     }
-    let key_name = shared.config.api_key_name.as_str();
+    // Object permissions of a restricted key: the ORM checks them when the statement runs
+    // (packages/twenty-server/src/engine/twenty-orm/repository/permissions.utils.ts,
+    // `validateOperationIsPermittedOrThrow`: select needs read, insert/update need update; the
+    // fake also asks `update` for soft delete, destroy and restore), so after the rate limit and
+    // before any row is touched: an update-many by a key without `update` is refused even when
+    // its filter matches nothing. Filter and data validation come after it here (Unverified
+    // order).
+    if let (Some(role), Some(o)) = (&principal.role, &object) {
+        let allowed = if route.is_record_write() {
+            role.may_update(&o.name_plural)
+        } else {
+            role.may_read(&o.name_plural)
+        };
+        if !allowed {
+            inner.stats.permission_denied += 1;
+            return Err(profile.records_permission_denied());
+        }
+    }
+    let key_name = principal.name.as_str();
     // parse-soft-delete-rest-request.util.ts: only `soft_delete=true` soft-deletes.
     let soft = params.get("soft_delete").map(String::as_str) == Some("true");
+    let ctx = MetaCtx {
+        profile,
+        workspace_id: &shared.workspace_id,
+        page_size: cfg.effective_metadata_page_size(),
+        newer_selection: cfg.newer_metadata_selection,
+    };
     match (route, object) {
         (Route::FindMany(_), Some(o)) => {
             records::find_many(inner, &o, records::ListParams { params }).map(|t| (200, t))
@@ -546,21 +733,31 @@ fn dispatch(
         (Route::RestoreMany(_), Some(o)) => {
             records::restore_many(inner, &o, params, now).map(|t| (200, t))
         }
-        (Route::MetaListObjects, _) => Ok((
+        (Route::MetaListObjects, _) => {
+            metadata::list_objects(&inner.schema, &ctx, params).map(|t| (200, t))
+        }
+        (Route::MetaGraphql, _) => Ok((
             200,
-            metadata::list_objects(&inner.schema, !shared.config.newer_metadata_selection),
+            metadata::graphql(&inner.schema, body, principal.data_model(), profile),
         )),
-        (Route::MetaGraphql, _) => Ok((200, metadata::graphql(&inner.schema, body))),
-        (Route::MetaGetObject(id), _) => metadata::get_object(&inner.schema, id).map(|t| (200, t)),
-        (Route::MetaListFields, _) => Ok((
-            200,
-            metadata::list_fields(&inner.schema, shared.config.newer_metadata_selection),
-        )),
+        (Route::MetaGetObject(id), _) => {
+            metadata::get_object(&inner.schema, &ctx, id).map(|t| (200, t))
+        }
+        (Route::MetaListFields, _) => {
+            metadata::list_fields(&inner.schema, &ctx, params).map(|t| (200, t))
+        }
+        (Route::MetaGetField(id), _) => {
+            metadata::get_field(&inner.schema, &ctx, id).map(|t| (200, t))
+        }
         (Route::MetaCreateObject, _) => {
-            metadata::create_object(&mut inner.schema, body, now).map(|t| (201, t))
+            metadata::create_object(&mut inner.schema, &ctx, body, now).map(|t| (201, t))
         }
         (Route::MetaCreateField, _) => {
-            metadata::create_field(&mut inner.schema, body, now).map(|t| (201, t))
+            metadata::create_field(&mut inner.schema, &ctx, body, now).map(|t| (201, t))
+        }
+        (Route::MetaUpdateField(id), _) => {
+            metadata::update_field(&mut inner.schema, &ctx, id, body, &inner.records, now)
+                .map(|t| (200, t))
         }
         _ => Err(TwentyError::new(
             404,

@@ -120,9 +120,16 @@ async fn update_many_is_a_compare_and_set() {
     fake.shutdown().await;
 }
 
+/// Legacy: `jwt-auth.guard.ts` -> 403 "Forbidden resource" for a bad and a missing key. (The
+/// newest profile, the default since the profiles came, answers 401 / 403 from the auth
+/// middleware: `profile_tests::auth_by_profile`.)
 #[tokio::test]
 async fn bad_or_missing_key_is_403_forbidden_resource() {
-    let (fake, client) = start(FakeConfig::default()).await;
+    let (fake, client) = start(FakeConfig {
+        profile: TwentyProfile::Legacy,
+        ..FakeConfig::default()
+    })
+    .await;
     let resp = client
         .get(format!("{}/rest/repProgressions", fake.url()))
         .bearer_auth("wrong")
@@ -485,9 +492,12 @@ async fn hang_and_refuse_and_malformed() {
     fake.shutdown().await;
 }
 
+/// The legacy GraphQL-proxy envelopes (`data.createOneObject`, `data.objects`). The newest
+/// format has its own test: `profile_tests::metadata_envelopes_by_profile`.
 #[tokio::test]
 async fn metadata_lists_and_creates() {
     let (fake, client) = start(FakeConfig {
+        profile: TwentyProfile::Legacy,
         schema: SchemaPreset::NoObject,
         ..FakeConfig::default()
     })
