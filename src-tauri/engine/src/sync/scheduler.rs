@@ -1,8 +1,52 @@
 //! When to sync: a trailing debounce after local changes (with a max wait), a jittered periodic
-//! sync, "sync now", backoff with full jitter that honours Retry-After, no retries on auth
-//! failures until the credentials change, and a retry as soon as the network is back.
+//! sync, "sync now", backoff with full jitter, no retries on auth failures until the credentials
+//! change, and a retry as soon as the network is back (unless the server asked for the wait).
 //! Single-flight by construction: one loop runs one sync at a time; triggers that arrive during a
 //! sync are handled after it, collapsing into one follow-up.
+//!
+//! # Sharing a rate limit with a team
+//!
+//! Twenty limits API-key requests per *workspace* (100 a minute by default), shared by every
+//! rep's laptop (docs/twenty-api.md §5). A client cannot know how many others share its budget:
+//! a 429 only says "the workspace is over budget right now", and a team only learns its size by
+//! spending budget on 429s. So one 429 changes how this rep behaves for a while:
+//! - **Escalate at once, decay slowly.** A 429 sets the rep's `stretch` straight to
+//!   [`MAX_STRETCH`] (8); it halves after every [`CALM_SUCCESSES_TO_DECAY`] syncs without a 429
+//!   (8, 4, 2, 1). Doubling instead (1, 2, 4, 8) costs a team one round of 429s per step to find
+//!   its pace: in the fleet simulation (tests/tests/fleet.rs) a version that started at 4 and
+//!   doubled still sent 1,000 reps' Twenty 200 to 250 requests a minute for minutes 5 to 10 of the
+//!   morning.
+//! - **Spread the retry.** The retry after a 429 comes after the server's wait (Retry-After, or the
+//!   window a legacy 429 names; `twenty/retry_after.rs`), as a *floor*, plus a uniform spread
+//!   (full jitter) of [`RATE_LIMIT_SPREAD`] periodic intervals, doubling with each 429 in a row,
+//!   at most `periodic × MAX_STRETCH`: 10, 20, then 40 minutes with the defaults. A sync that
+//!   carried no change made since the last successful one (a periodic pull, the sync at start)
+//!   has nothing new waiting on it: its spread is [`NOTHING_NEW_SPREAD`] times longer (30, then
+//!   40 minutes). Never 2 s later, and never everyone at the server's instant: a thousand laptops
+//!   told "1 s" that all came back after 1 s would only make the next 429 storm.
+//! - **Slow down afterwards.** While stretched, the periodic interval is `periodic × stretch`
+//!   (± jitter, so a stretched team stays spread out), and a local change is pushed no sooner
+//!   than `periodic × stretch / 4` after the previous sync (the pace: 10, 5, then 2.5 minutes);
+//!   changes made meanwhile go out together in one push. Changes made during a 429's wait wait
+//!   for the retry.
+//! - **Other failures while stretched.** Offline, timeout and 5xx backoff start at
+//!   `backoff_base × stretch` and grow 4x per failure up to `periodic × stretch` (40 minutes):
+//!   when Twenty comes back from an outage, a team that was over its budget comes back spread over
+//!   its stretched interval, not all within five minutes.
+//!
+//! A rep alone on a workspace who meets one 429 (another integration spent the budget) retries
+//! its XP after the server's floor plus on average 5 minutes (at most 10; 15 on average if the
+//! 429 hit a sync with nothing new to push), then pushes at most every 10 minutes for three syncs,
+//! every 5 for three, every 2.5 for three, then normally: under an hour of slower freshness,
+//! nothing lost; its periodic pulls (only others' edits) take a few hours to return to 5 minutes.
+//! That first spread is the price of the fleet: it is the only thing separating a thousand reps
+//! who met their first 429 in the same minute, and what keeps them under twice the workspace's
+//! budget in every minute.
+//!
+//! "Sync now" (the rep's click) skips every wait, a rate-limit wait included: it is one sync the
+//! rep asked for, single-flight collapses repeated clicks, and the stretch stays. A network-up
+//! event skips only waits the network may have caused (offline, timeout, 5xx…), never a wait for a
+//! 429 or another the server asked for: the network coming back does not refill the budget.
 //!
 //! All timing uses tokio's clock, so tests run it with a paused clock and never sleep for real.
 
@@ -25,7 +69,8 @@ pub struct SchedulerConfig {
     pub periodic: Duration,
     /// Fraction of `periodic` by which each interval varies, so a team's clients spread out.
     pub periodic_jitter: f64,
-    /// First retry delay; doubles per failure, with full jitter, capped at `periodic`.
+    /// First retry delay after a failure other than a 429; doubles per failure, with full
+    /// jitter, capped at `periodic`. After rate limiting: times the stretch, growing 4x.
     pub backoff_base: Duration,
     /// Sync once right after start.
     pub sync_on_start: bool,
@@ -47,11 +92,13 @@ impl Default for SchedulerConfig {
 /// What can make the scheduler act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
-    /// Something was recorded locally: push after the debounce.
+    /// Something was recorded locally: push after the debounce (and, after rate limiting, the
+    /// pace); during a wait to retry, with the retry.
     LocalChange,
-    /// The rep asked: sync now, skipping any backoff.
+    /// The rep asked: sync now, skipping any backoff, a rate-limit wait included.
     SyncNow,
-    /// The network came back: if we are waiting to retry, retry now.
+    /// The network came back: if we are waiting to retry a failure the network may have caused,
+    /// retry now. A 429's wait (or any wait the server asked for) stands.
     NetworkUp,
     /// URL, email or API key changed: forget an auth block and sync now.
     CredentialsChanged,
@@ -66,6 +113,8 @@ pub struct Failure {
     pub message: String,
     /// Retrying unchanged can succeed (offline, timeout, 5xx, 429…).
     pub transient: bool,
+    /// The wait the failure asks for: a 429's Retry-After or named window (a floor under the
+    /// spread), an admin's fix or a plan renewal (a slow retry).
     pub retry_after: Option<Duration>,
 }
 
@@ -146,19 +195,37 @@ pub fn spawn<T: SyncTask + 'static>(
     )
 }
 
-const MAX_STRETCH: u32 = 8;
-const CALM_SUCCESSES_TO_DECAY: u32 = 3;
+/// The stretch a 429 sets: periodic syncs every 40 minutes, pushes at most every 10.
+pub const MAX_STRETCH: u32 = 8;
+/// Syncs without a 429 after which the stretch halves.
+pub const CALM_SUCCESSES_TO_DECAY: u32 = 3;
+/// The spread of the retry after a first 429, in periodic intervals (10 minutes).
+pub const RATE_LIMIT_SPREAD: u32 = 2;
+/// How much longer the spread is when the sync carried nothing new to push.
+pub const NOTHING_NEW_SPREAD: u32 = 3;
+/// While stretched, pushes go at most once per `periodic × stretch / PACE_DIVISOR`.
+const PACE_DIVISOR: u32 = 4;
 
 struct State {
     debounce_at: Option<Instant>,
     max_wait_at: Option<Instant>,
     periodic_at: Instant,
     retry_at: Option<Instant>,
+    /// The pending retry waits out a failure the network may have caused: a network-up event
+    /// may cut it short. False for a 429 and for every wait the server asked for.
+    retry_on_network_up: bool,
+    /// While stretched, no push before this (one sync per pace; see the module doc).
+    paced_until: Option<Instant>,
+    /// A local change arrived since the last successful sync: there is new XP to push.
+    changed: bool,
     blocked: bool,
     paused: bool,
     streak: u32,
-    /// Multiplies the periodic interval and the backoff cap after rate limiting (1, 2, 4, 8):
-    /// a team over its shared budget slows its polling until requests fit.
+    /// 429s in a row (reset by a success): each doubles the spread of the next retry.
+    rate_limited_streak: u32,
+    /// After rate limiting, multiplies the periodic interval, the pace of pushes and the
+    /// backoff (8 after a 429, then halving back to 1): a team over its shared budget slows
+    /// down until its requests fit.
     stretch: u32,
     /// Successful syncs since the last 429; the stretch halves after every few.
     calm_successes: u32,
@@ -180,6 +247,7 @@ impl State {
             (Some(d), Some(m)) => Some(d.min(m)),
             (d, m) => d.or(m),
         };
+        let change = change.map(|c| self.paced_until.map_or(c, |p| c.max(p)));
         Some(change.map_or(self.periodic_at, |c| c.min(self.periodic_at)))
     }
 }
@@ -206,9 +274,13 @@ async fn run<T: SyncTask>(
             start + jittered(&mut rng, cfg.periodic, cfg.periodic_jitter)
         },
         retry_at: None,
+        retry_on_network_up: false,
+        paced_until: None,
+        changed: false,
         blocked: false,
         paused: false,
         streak: 0,
+        rate_limited_streak: 0,
         stretch: 1,
         calm_successes: 0,
         now_requested: false,
@@ -246,12 +318,13 @@ async fn run<T: SyncTask>(
                 match t {
                     None | Some(Trigger::Shutdown) => return task,
                     Some(Trigger::LocalChange) => {
+                        st.changed = true;
                         st.debounce_at = Some(now + cfg.debounce);
                         st.max_wait_at.get_or_insert(now + cfg.max_wait);
                     }
                     Some(Trigger::SyncNow) => st.now_requested = true,
                     Some(Trigger::NetworkUp) => {
-                        if st.retry_at.is_some() {
+                        if st.retry_at.is_some() && st.retry_on_network_up {
                             st.retry_at = Some(now);
                         }
                     }
@@ -271,6 +344,8 @@ async fn run<T: SyncTask>(
             continue;
         }
         st.now_requested = false;
+        // Changes that arrive during the sync may miss it: they count for the next one.
+        let carried_changes = std::mem::take(&mut st.changed);
         publish(&st, Phase::Syncing, &status);
         let result = task.sync().await;
         let now = Instant::now();
@@ -280,6 +355,7 @@ async fn run<T: SyncTask>(
         match result {
             Ok(()) => {
                 st.streak = 0;
+                st.rate_limited_streak = 0;
                 st.retry_at = None;
                 st.blocked = false;
                 // Decay slowly: one success is not proof the team is back under its budget.
@@ -297,41 +373,64 @@ async fn run<T: SyncTask>(
             }
             Err(f) => {
                 st.streak = st.streak.saturating_add(1);
+                st.changed |= carried_changes;
                 if f.transient {
-                    // Full jitter: uniform in [0, min(cap, base·2^(n-1))].
-                    let exp = cfg
-                        .backoff_base
-                        .saturating_mul(1u32 << (st.streak - 1).min(16));
-                    if f.kind == "rate_limited" {
-                        st.stretch = (st.stretch * 2).min(MAX_STRETCH);
+                    let rate_limited = f.kind == "rate_limited";
+                    let delay = if rate_limited {
+                        st.stretch = MAX_STRETCH;
                         st.calm_successes = 0;
-                    }
-                    // Rate limiting is about the whole team: back off past the periodic interval.
-                    let cap = if f.kind == "rate_limited" {
-                        cfg.periodic * st.stretch
+                        st.rate_limited_streak = st.rate_limited_streak.saturating_add(1);
+                        // The server's wait is a floor; the team spreads out on top of it.
+                        let doubled = 1u32 << (st.rate_limited_streak - 1).min(8);
+                        let nothing_new = if carried_changes {
+                            1
+                        } else {
+                            NOTHING_NEW_SPREAD
+                        };
+                        let spread = cfg
+                            .periodic
+                            .saturating_mul(RATE_LIMIT_SPREAD * doubled * nothing_new)
+                            .min(cfg.periodic.saturating_mul(MAX_STRETCH));
+                        f.retry_after.unwrap_or_default() + spread.mul_f64(rng.random::<f64>())
                     } else {
-                        cfg.periodic
+                        // Full jitter: uniform in [0, min(cap, ceiling)], the ceiling growing from
+                        // the base, 2x per failure; while stretched from base·stretch, 4x.
+                        let n = (st.streak - 1).min(16);
+                        let exp = if st.stretch > 1 {
+                            cfg.backoff_base
+                                .saturating_mul(st.stretch)
+                                .saturating_mul(4u32.saturating_pow(n))
+                        } else {
+                            cfg.backoff_base.saturating_mul(1u32 << n)
+                        };
+                        let ceiling = exp.min(cfg.periodic * st.stretch);
+                        let delay = ceiling.mul_f64(rng.random::<f64>());
+                        match f.retry_after {
+                            // An admin's fix or a plan renewal: the slow retry the error asks for,
+                            // a little spread so a team does not retry in step.
+                            Some(ra) => {
+                                delay.max(ra + Duration::from_millis(rng.random_range(0..=1_000)))
+                            }
+                            None => delay,
+                        }
                     };
-                    let ceiling = exp.min(cap);
-                    let mut delay = ceiling.mul_f64(rng.random::<f64>());
-                    if let Some(ra) = f.retry_after {
-                        // The server's word wins; a little spread stops a team retrying in step.
-                        delay = delay.max(ra + Duration::from_millis(rng.random_range(0..=1_000)));
-                    }
                     st.retry_at = Some(now + delay);
+                    st.retry_on_network_up = !rate_limited && f.retry_after.is_none();
                 } else {
                     st.blocked = true;
                     st.retry_at = None;
                 }
                 st.periodic_at =
                     now + jittered(&mut rng, cfg.periodic * st.stretch, cfg.periodic_jitter);
-                tracing::info!(kind = %f.kind, streak = st.streak, transient = f.transient, "sync failed");
+                tracing::info!(kind = %f.kind, streak = st.streak, stretch = st.stretch, transient = f.transient, "sync failed");
                 status.send_modify(|s| {
                     s.last_error = Some(f.message.clone());
                     s.last_error_kind = Some(f.kind.clone());
                 });
             }
         }
+        // While stretched, the next push waits for the pace (a retry after a 429 waits longer).
+        st.paced_until = (st.stretch > 1).then(|| now + cfg.periodic * st.stretch / PACE_DIVISOR);
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub mod record;
+pub mod retry_after;
 pub mod schema;
 pub mod url;
 
