@@ -109,7 +109,7 @@ function renderAlert(o) {
   box.classList.toggle("offline", offline);
   $("alert-title").textContent = offline ? "Can't reach Twenty" : "Sync failing";
   let message = e.message.replace(/\.?\s*$/, ".");
-  if (e.action === "doctor") message += " Run `repxp doctor` once to set Twenty up.";
+  if (e.next_step) message += ` ${e.next_step.replace(/\.?\s*$/, ".")}`;
   const n = o.progression.pending;
   if (offline && n > 0)
     message += ` ${fmt.format(n)} new ${n === 1 ? "item is" : "items are"} kept on this computer and sync when Twenty is back.`;

@@ -76,10 +76,17 @@ impl Notices {
             self.failing = true;
             if !self.announced && !quiet {
                 self.announced = true;
+                // What happened, then what to do next (the tray menu's line).
                 let e = o
                     .error
                     .as_ref()
-                    .map(|e| e.message.clone())
+                    .map(|e| {
+                        format!(
+                            "{}. {}",
+                            e.message.trim_end_matches('.'),
+                            e.next_step.trim_end_matches('.')
+                        )
+                    })
                     .unwrap_or_default();
                 let kind = o.error.as_ref().and_then(|e| e.kind.as_deref());
                 let pending = o.progression.pending;

@@ -10,7 +10,7 @@ use repxp_engine::secrets::KeySource;
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::config::{self, EMAIL_ENV, URL_ENV};
 use repxp_engine::sync::scheduler::{Phase, SchedulerStatus};
-use repxp_engine::sync_status::{Attention, SyncRecord, SyncState};
+use repxp_engine::sync_status::{next_step, Attention, SyncRecord, SyncState};
 use repxp_engine::{timefmt, Progression, Store, StoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -113,6 +113,8 @@ pub fn error_action(kind: Option<&str>) -> ErrorAction {
 pub struct ErrorView {
     pub kind: Option<String>,
     pub message: String,
+    /// What to do next, one short line (`sync_status::next_step`); the tray menu shows it.
+    pub next_step: &'static str,
     pub action: ErrorAction,
     /// Milliseconds until the scheduler retries by itself, when it will.
     pub retry_in_ms: Option<u64>,
@@ -232,6 +234,7 @@ pub fn build(
             .last_error
             .clone()
             .unwrap_or_else(|| "the last sync failed".into()),
+        next_step: next_step(sync.last_error_kind.as_deref().unwrap_or_default()),
         action: error_action(sync.last_error_kind.as_deref()),
         retry_in_ms: (status.phase == Phase::Backoff)
             .then_some(status.next_sync_in_ms)
@@ -246,8 +249,9 @@ pub fn build(
             format!("Sync paused · {}", waiting(progression.pending))
         }
         _ if paused => "Sync paused".to_string(),
-        (Some(e), 0) => short_error(&e.message),
-        (Some(e), n) => format!("{} · {}", short_error(&e.message), waiting(n)),
+        // The tray says what to do; the panel and `status` say what happened too.
+        (Some(e), 0) => short_error(e.next_step),
+        (Some(e), n) => format!("{} · {}", short_error(e.next_step), waiting(n)),
         (None, 0) => "Everything is on Twenty".to_string(),
         (None, n) => waiting(n),
     };
@@ -360,6 +364,74 @@ mod tests {
         assert_eq!(error_action(Some("schema_missing")), ErrorAction::Doctor);
         assert_eq!(error_action(Some("offline")), ErrorAction::Retry);
         assert_eq!(error_action(None), ErrorAction::Retry);
+    }
+
+    /// Every error a rep can meet leaves the tray menu saying what to do next, whole, and the
+    /// panel the message and that same step.
+    #[test]
+    fn every_error_kind_tells_the_tray_and_the_panel_what_to_do_next() {
+        if env_set(URL_ENV) || env_set(EMAIL_ENV) {
+            return;
+        }
+        const KINDS: [&str; 22] = [
+            "offline",
+            "timeout",
+            "interrupted",
+            "contended",
+            "server",
+            "malformed",
+            "rate_limited",
+            "auth",
+            "no_key",
+            "permission",
+            "payment_required",
+            "schema_missing",
+            "unsupported_server",
+            "rejected",
+            "bad_url",
+            "not_connected",
+            "keychain",
+            "local_database",
+            "record_trashed",
+            "email_changed",
+            "field_unreadable",
+            "writes_rejected",
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open_dir(dir.path()).expect("open");
+        store
+            .set_setting(Setting::TwentyUrl, Some("https://crm.acme.test"))
+            .expect("url");
+        store
+            .set_setting(Setting::RepEmail, Some("ana@acme.test"))
+            .expect("email");
+        let key = KeyView {
+            stored: true,
+            source: None,
+            keychain_error: None,
+        };
+        let mut steps = std::collections::BTreeSet::new();
+        for kind in KINDS {
+            store
+                .record_sync_failure(kind, &format!("the {kind} message"), None)
+                .expect("failure");
+            let o = build(
+                &store,
+                dir.path(),
+                &SchedulerStatus::default(),
+                &key,
+                false,
+                now(),
+            )
+            .expect("overview");
+            let e = o.error.expect("an error is shown");
+            assert_eq!(o.detail, e.next_step, "{kind}: the tray's detail line");
+            assert!(o.detail.chars().count() <= 70, "{kind}: fits the menu");
+            assert!(!o.detail.ends_with('…'), "{kind}: not cut");
+            assert_eq!(e.message, format!("the {kind} message"));
+            steps.insert(e.next_step);
+        }
+        assert!(steps.len() >= 15, "each kind says its own thing: {steps:?}");
     }
 
     #[test]

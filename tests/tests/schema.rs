@@ -7,12 +7,14 @@ mod common;
 
 use common::*;
 use repxp_engine::twenty::schema::{ensure, FieldStatus};
-use repxp_tests::{FakeConfig, FakeTwenty, SchemaPreset};
+use repxp_tests::{FakeConfig, FakeTwenty, SchemaPreset, TwentyProfile};
 
 async fn fake_with(newer_metadata_selection: bool) -> FakeTwenty {
+    // The legacy metadata layer (GraphQL proxy) is the one that can list objects without fields.
     FakeTwenty::start(FakeConfig {
         schema: SchemaPreset::partial(),
         newer_metadata_selection,
+        profile: TwentyProfile::Legacy,
         ..FakeConfig::default()
     })
     .await

@@ -102,8 +102,14 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
-    /// Check the database, keychain, Twenty reachability, auth and schema (creates missing fields).
-    Doctor,
+    /// Check the database, keychain, Twenty (version, key, permissions, schema, the rep's
+    /// record). Changes nothing in Twenty unless --fix is given.
+    Doctor {
+        /// Create the Rep progressions object and the fields that are missing (needs a key whose
+        /// role may change the data model).
+        #[arg(long)]
+        fix: bool,
+    },
     /// Send again events held back (refused by Twenty, "may already be on Twenty", or earned
     /// under an earlier email whose record cannot be reached: those go to the current one): the
     /// given event ids, or all of them.
@@ -225,7 +231,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Connect { url, email } => {
             crate::cli_sync::connect(&mut store, &url, &email, &mut std::io::stdin().lock(), out)
         }
-        Command::Doctor => crate::cli_sync::doctor(&store, out),
+        Command::Doctor { fix } => crate::cli_sync::doctor(&mut store, fix, out),
         Command::Retry { ids } => {
             let mut n = store.release(&[ParkedKind::Rejected, ParkedKind::Unverified], &ids)?;
             if let Some(current) = crate::sync::config::current_identity(&store)? {
@@ -393,6 +399,9 @@ fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError
     }
     if let Some(err) = &report.sync.last_error {
         writeln!(out, "last error: {err}")?;
+        if let Some(next) = report.sync.next_step {
+            writeln!(out, "next:       {next}")?;
+        }
     }
     for a in &report.attention {
         writeln!(out, "attention:  {}", a.message)?;

@@ -11,7 +11,7 @@ use crate::store::{supported_schema_version, Store};
 use crate::sync::config;
 use crate::sync::service::SyncService;
 use crate::sync::Mode;
-use crate::twenty::client::check_rep_email;
+use crate::twenty::client::{check_rep_email, EmailField, OBJECT_PLURAL};
 use crate::twenty::schema::{self, FieldStatus};
 use crate::twenty::url::parse_base_url;
 use crate::twenty::{Timeouts, TwentyClient, TwentyError};
@@ -58,7 +58,12 @@ pub fn sync(dir: &Path, mode: Mode, out: &mut dyn Write) -> Result<(), CliError>
             } else {
                 String::new()
             };
-            Err(CliError::Sync(format!("{}{queued}", f.message)))
+            // One line (scripts read it): what happened, then what to do.
+            Err(CliError::Sync(format!(
+                "{}{queued} — next: {}",
+                f.message,
+                crate::sync_status::next_step(&f.kind)
+            )))
         }
     }
 }
@@ -160,7 +165,7 @@ impl Checks<'_> {
 }
 
 /// `doctor`: each check on its own line; exits non-zero if any failed.
-pub fn doctor(store: &Store, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let mut c = Checks { out, failed: 0 };
     match store.integrity_check() {
         Ok(()) => {
@@ -222,33 +227,136 @@ pub fn doctor(store: &Store, out: &mut dyn Write) -> Result<(), CliError> {
         }
     };
     let rt = runtime()?;
-    match rt.block_on(schema::ensure(&client, true)) {
-        Ok(report) => {
-            c.ok("Twenty reachable, API key accepted")?;
-            if report.object_created {
-                c.ok("created the repProgression object")?;
+    match rt.block_on(client.server_version()) {
+        Some(v) => c.info(&format!("Twenty {v}"))?,
+        None => c.info("Twenty did not say its version (/client-config)")?,
+    }
+    if let Some(f) = store
+        .setting(Setting::RepEmailField)?
+        .and_then(|v| EmailField::parse(&v))
+    {
+        client.set_email_field(f);
+    }
+    // What this key may do: read and update Rep progressions (needed), anything else (not
+    // needed: a key limited to Rep progressions is the safe one, README "Set up Twenty").
+    match rt.block_on(client.can_read(OBJECT_PLURAL)) {
+        Ok(true) => c.ok("the API key is accepted and may read Rep progressions")?,
+        Ok(false) => c.fail("the API key's role may not read Rep progressions: in Twenty, give its role read and update on Rep progressions (README, \"Set up Twenty\")")?,
+        Err(e @ TwentyError::SchemaMissing { .. }) => c.info(&format!("Rep progressions cannot be read yet: {e}"))?,
+        Err(e) => {
+            c.fail(&e.to_string())?;
+            return finish(c);
+        }
+    }
+    match rt.block_on(client.can_update(OBJECT_PLURAL)) {
+        Ok(true) => c.ok("the API key may update Rep progressions")?,
+        Ok(false) => c.fail(
+            "the API key's role may read but not update Rep progressions: give its role update too",
+        )?,
+        Err(_) => {}
+    }
+    let schema_report = match rt.block_on(schema::ensure(&client, fix)) {
+        Ok(report) => Some(report),
+        Err(TwentyError::Forbidden { .. }) => {
+            c.info("the API key may not read the data model (that is how a key limited to Rep progressions should be): the schema was not checked; an admin can run `repxp-cli doctor` with a key that may")?;
+            // Without the object list, try Twenty's standard objects.
+            let reach: Vec<&str> = ["companies", "people", "opportunities"]
+                .into_iter()
+                .filter(|o| rt.block_on(client.can_read(o)).unwrap_or(false))
+                .collect();
+            if !reach.is_empty() {
+                c.info(&format!(
+                    "the API key may also read {}: a key for reps needs only Rep progressions (README, \"Set up Twenty\")",
+                    reach.join(", ")
+                ))?;
             }
-            for (name, status) in &report.fields {
-                match status {
-                    FieldStatus::Present => {}
-                    FieldStatus::Created => c.ok(&format!("created field {name}"))?,
-                    FieldStatus::Missing => c.fail(&format!("field {name} is missing"))?,
-                    FieldStatus::WrongType { found, wanted } => c.fail(&format!(
-                        "field {name} has type {found}; RepXP needs {wanted}"
-                    ))?,
-                    FieldStatus::NotUnique => c.fail(&format!(
-                        "field {name} is not unique, so two records can answer to one rep: in Twenty, Settings → Data model → Rep progressions → {name} → turn on \"Unique\" (merge duplicates first)"
-                    ))?,
-                }
-            }
-            if report.is_ready() {
-                c.ok("schema: repProgression has every field RepXP needs")?;
-            }
+            None
         }
         Err(e) => {
             c.fail(&e.to_string())?;
             return finish(c);
         }
+    };
+    if let Some(report) = &schema_report {
+        c.info(&format!(
+            "metadata API: {}",
+            if report.new_format {
+                "current format"
+            } else {
+                "legacy format"
+            }
+        ))?;
+        if report.object_created {
+            c.ok("created the Rep progressions object (repProgression)")?;
+        }
+        if report.object_missing {
+            c.fail("the Rep progressions object (repProgression) is missing: `repxp-cli doctor --fix` would create it with these fields:")?;
+        }
+        let mut missing = 0;
+        for (name, status) in &report.fields {
+            let ty = schema::FIELDS
+                .iter()
+                .find(|f| f.0 == *name)
+                .map_or("", |f| f.2);
+            match status {
+                FieldStatus::Present => {}
+                FieldStatus::Created => c.ok(&format!("created field {name} ({ty})"))?,
+                FieldStatus::Missing if report.object_missing => {
+                    missing += 1;
+                    c.info(&format!("  would create field {name} ({ty})"))?
+                }
+                FieldStatus::Missing => {
+                    missing += 1;
+                    c.fail(&format!(
+                        "field {name} ({ty}) is missing: `repxp-cli doctor --fix` would create it"
+                    ))?
+                }
+                FieldStatus::WrongType { found, wanted } => c.fail(&format!(
+                    "field {name} has type {found}; RepXP needs {wanted}: change it in Twenty (Settings → Data model → Rep progressions), or delete it and run `repxp-cli doctor --fix`"
+                ))?,
+                FieldStatus::NotUnique => c.fail(&format!(
+                    "field {name} is not unique, so two records can answer to one rep: in Twenty, Settings → Data model → Rep progressions → {name} → turn on \"Unique\" (merge duplicates first)"
+                ))?,
+            }
+        }
+        if missing > 0 && !fix {
+            c.info("nothing was changed in Twenty: run `repxp-cli doctor --fix` to create what is missing")?;
+        }
+        if let Some(f) = report.email_field {
+            client.set_email_field(f);
+            store.set_setting(Setting::RepEmailField, Some(f.as_str()))?;
+            c.info(&format!(
+                "repEmail is {} field",
+                match f {
+                    EmailField::Text => "a TEXT",
+                    EmailField::Emails =>
+                        "an EMAILS (composite) field: RepXP uses its primary email",
+                }
+            ))?;
+        }
+        if report.is_ready() {
+            c.ok("schema: repProgression has every field RepXP needs")?;
+        }
+        // Least privilege: what else can this key read?
+        let mut reach = Vec::new();
+        for other in report.other_objects.iter().take(5) {
+            if rt.block_on(client.can_read(other)).unwrap_or(false) {
+                reach.push(other.clone());
+            }
+        }
+        let model = if report.new_format {
+            "read and change the data model"
+        } else {
+            "read the data model"
+        };
+        let others = if reach.is_empty() {
+            String::new()
+        } else {
+            format!(", and read {}", reach.join(", "))
+        };
+        c.info(&format!(
+            "the API key may {model}{others}: a key for reps needs neither (README, \"Set up Twenty\")"
+        ))?;
     }
     match rt.block_on(client.find_by_email(&target.email)) {
         Ok(found) if !found.is_empty() => {

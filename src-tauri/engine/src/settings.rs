@@ -15,6 +15,8 @@ pub enum Setting {
     Notifications,
     Autostart,
     SyncPaused,
+    /// How the workspace stores `repEmail` ("text" or "emails"), as doctor or a sync found.
+    RepEmailField,
 }
 
 impl Setting {
@@ -25,6 +27,7 @@ impl Setting {
             Setting::Notifications => "notifications",
             Setting::Autostart => "autostart",
             Setting::SyncPaused => "sync_paused",
+            Setting::RepEmailField => "rep_email_field",
         }
     }
 }

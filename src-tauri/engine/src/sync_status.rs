@@ -44,6 +44,37 @@ pub struct SyncRecord {
     pub last_error_kind: Option<String>,
     pub failure_streak: u32,
     pub next_attempt_at: Option<String>,
+    /// What to do about the last error, in one short line (`next_step`); null when none.
+    pub next_step: Option<&'static str>,
+}
+
+/// What to do next about a failed sync, one short line a rep can act on (it fits the tray
+/// menu), for each stable error word. Meanwhile nothing is lost: what the rep earns waits here.
+pub fn next_step(kind: &str) -> &'static str {
+    match kind {
+        "offline" => "Waiting for the network: RepXP retries by itself",
+        "timeout" => "Twenty is slow to answer: RepXP retries by itself",
+        "interrupted" | "contended" => "RepXP retries by itself",
+        "server" => "Twenty has a server problem: RepXP retries by itself",
+        "malformed" => "Twenty answered oddly: RepXP retries by itself",
+        "rate_limited" => "Twenty is busy for your whole team: RepXP retries later",
+        "auth" => "Enter a valid API key in Settings",
+        "no_key" => "Enter your Twenty API key in Settings",
+        "permission" => "Ask your Twenty admin to let your key's role use Rep progressions",
+        "payment_required" => "Ask your Twenty admin to renew the workspace's plan or credits",
+        "schema_missing" => "Ask your Twenty admin to run `repxp-cli doctor --fix`",
+        "unsupported_server" => "Ask your Twenty admin to upgrade Twenty",
+        "rejected" => "Run `repxp-cli doctor` and show its answer to your Twenty admin",
+        "bad_url" => "Fix the Twenty address in Settings (https://…)",
+        "not_connected" => "Open Settings and connect to Twenty",
+        "keychain" => "Unlock or set up this computer's keychain, then save the key again",
+        "local_database" => "Check the disk and the data folder (`repxp-cli doctor`)",
+        "record_trashed" => "Ask your Twenty admin to restore your record from the trash",
+        "email_changed" => "Change your email in Settings to the one Twenty now has",
+        "field_unreadable" => "Ask your Twenty admin to fix the field RepXP names",
+        "writes_rejected" => "Ask your Twenty admin why Twenty refuses changes to your record",
+        _ => "RepXP retries by itself; `repxp-cli doctor` tells more",
+    }
 }
 
 impl Store {
@@ -61,6 +92,7 @@ impl Store {
                         last_error_kind: r.get(3)?,
                         failure_streak: r.get::<_, i64>(4)?.clamp(0, u32::MAX as i64) as u32,
                         next_attempt_at: r.get(5)?,
+                        next_step: r.get::<_, Option<String>>(3)?.map(|k| next_step(&k)),
                     })
                 },
             )

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use super::config::{self, ConfigError};
 use super::run::{sync_once, Mode, SyncError, SyncReport};
 use super::scheduler::{Failure, SyncTask};
+use crate::settings::Setting;
 use crate::store::Store;
+use crate::twenty::client::EmailField;
 use crate::twenty::{Timeouts, TwentyClient};
 
 pub struct SyncService {
@@ -67,9 +69,25 @@ impl SyncService {
             Err(e) => Err(config_failure(&e)),
             Ok(cfg) => {
                 let client = self.client(&cfg)?;
-                sync_once(&mut store, &client, &cfg.target.email, mode)
+                let known = store
+                    .setting(Setting::RepEmailField)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| EmailField::parse(&v));
+                if let Some(f) = known {
+                    client.set_email_field(f);
+                }
+                let out = sync_once(&mut store, &client, &cfg.target.email, mode)
                     .await
-                    .map_err(|e| failure_of(&e))
+                    .map_err(|e| failure_of(&e));
+                // Remember what Twenty taught us about repEmail, so the next run asks right away.
+                if known != Some(client.email_field()) {
+                    let value = client.email_field().as_str();
+                    if let Err(e) = store.set_setting(Setting::RepEmailField, Some(value)) {
+                        tracing::warn!(error = %e, "could not remember the repEmail field type");
+                    }
+                }
+                out
             }
         };
         let recorded = match &outcome {

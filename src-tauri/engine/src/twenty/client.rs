@@ -1,7 +1,7 @@
 //! HTTP to Twenty's REST API (shapes and sources in docs/twenty-api.md). One method per call
 //! RepXP makes; every failure comes back as a classified [`TwentyError`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -38,6 +38,36 @@ pub struct TwentyClient {
     base: Url,
     key: ApiKey,
     requests: AtomicU64,
+    /// Whether `repEmail` is a TEXT field or an EMAILS composite (an admin may pick either).
+    /// Learnt from `doctor`, or from Twenty's answer to a TEXT filter on a composite field.
+    emails_field: AtomicBool,
+}
+
+/// How the workspace stores `repEmail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailField {
+    /// A TEXT field: filter `repEmail[ilike]:…`, write a string.
+    Text,
+    /// An EMAILS composite: filter `repEmail.primaryEmail[ilike]:…`, write
+    /// `{"primaryEmail":…,"additionalEmails":null}` (docs/twenty-api.md §2a).
+    Emails,
+}
+
+impl EmailField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailField::Text => "text",
+            EmailField::Emails => "emails",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EmailField> {
+        match s {
+            "text" => Some(EmailField::Text),
+            "emails" => Some(EmailField::Emails),
+            _ => None,
+        }
+    }
 }
 
 /// A rep email goes into a filter string between double quotes; refuse what would break out.
@@ -80,7 +110,64 @@ impl TwentyClient {
             base,
             key,
             requests: AtomicU64::new(0),
+            emails_field: AtomicBool::new(false),
         })
+    }
+
+    /// How `repEmail` is stored, as far as this client knows.
+    pub fn email_field(&self) -> EmailField {
+        if self.emails_field.load(Ordering::Relaxed) {
+            EmailField::Emails
+        } else {
+            EmailField::Text
+        }
+    }
+
+    pub fn set_email_field(&self, f: EmailField) {
+        self.emails_field
+            .store(f == EmailField::Emails, Ordering::Relaxed);
+    }
+
+    /// A filter on the rep's email, whatever the field's type.
+    fn email_filter(&self, op: &str, email: &str) -> String {
+        match self.email_field() {
+            EmailField::Text => format!("repEmail[{op}]:\"{email}\""),
+            EmailField::Emails => format!("repEmail.primaryEmail[{op}]:\"{email}\""),
+        }
+    }
+
+    /// One page of records matching a filter on the rep's email. A TEXT filter on an EMAILS
+    /// field is refused ("… not found for composite type: EMAILS", wording by version): then
+    /// the field is an EMAILS composite, and the same request goes again with the sub-field.
+    async fn list_by_email(
+        &self,
+        email: &str,
+        filter: impl Fn(&str) -> String,
+    ) -> Result<Vec<Value>, TwentyError> {
+        match self
+            .list_records(&filter(&self.email_filter("ilike", email)))
+            .await
+        {
+            Err(TwentyError::Rejected { detail, .. })
+                if self.email_field() == EmailField::Text
+                    && detail.contains("not found for composite type") =>
+            {
+                tracing::info!("repEmail is an EMAILS field; filtering on its primary email");
+                self.set_email_field(EmailField::Emails);
+                self.list_records(&filter(&self.email_filter("ilike", email)))
+                    .await
+            }
+            // Remembered as EMAILS, but an admin turned it back into TEXT.
+            Err(TwentyError::Rejected { detail, .. } | TwentyError::SchemaMissing { detail })
+                if self.email_field() == EmailField::Emails && detail.contains("primaryEmail") =>
+            {
+                tracing::info!("repEmail is a TEXT field again");
+                self.set_email_field(EmailField::Text);
+                self.list_records(&filter(&self.email_filter("ilike", email)))
+                    .await
+            }
+            other => other,
+        }
     }
 
     pub fn base_url(&self) -> &Url {
@@ -125,12 +212,8 @@ impl TwentyClient {
         let path = url.path().to_string();
         let resp = req.send().await.map_err(|e| transport_error(&host, &e))?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after =
+            super::retry_after::from_headers(resp.headers(), std::time::SystemTime::now());
         let bytes = resp.bytes().await.map_err(|e| transport_error(&host, &e))?;
         tracing::debug!(%method, path, status = status.as_u16(), bytes = bytes.len(), "twenty");
         let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
@@ -174,7 +257,7 @@ impl TwentyClient {
     pub async fn find_by_email(&self, email: &str) -> Result<Vec<Snapshot>, TwentyError> {
         let email = check_rep_email(email)?;
         let list = self
-            .list_records(&format!("repEmail[ilike]:\"{email}\""))
+            .list_by_email(&email, |by_email| by_email.to_string())
             .await?;
         let wanted = email.to_lowercase();
         let mut found = Vec::new();
@@ -221,12 +304,14 @@ impl TwentyClient {
         id: Option<&str>,
     ) -> Result<Option<Snapshot>, TwentyError> {
         let email = check_rep_email(email)?;
-        let who = match id {
-            Some(id) => format!("or(id[eq]:\"{id}\",repEmail[ilike]:\"{email}\")"),
-            None => format!("repEmail[ilike]:\"{email}\""),
-        };
         let list = self
-            .list_records(&format!("and(deletedAt[is]:NOT_NULL,{who})"))
+            .list_by_email(&email, |by_email| {
+                let who = match id {
+                    Some(id) => format!("or(id[eq]:\"{id}\",{by_email})"),
+                    None => by_email.to_string(),
+                };
+                format!("and(deletedAt[is]:NOT_NULL,{who})")
+            })
             .await?;
         let wanted = email.to_lowercase();
         for v in list.iter().filter(|v| is_trashed(v)) {
@@ -246,7 +331,10 @@ impl TwentyClient {
     pub async fn create(&self, email: &str, initial: &Snapshot) -> Result<Snapshot, TwentyError> {
         let email = check_rep_email(email)?.to_lowercase();
         let mut fields = create_fields(initial);
-        fields["repEmail"] = json!(email);
+        fields["repEmail"] = match self.email_field() {
+            EmailField::Text => json!(email),
+            EmailField::Emails => json!({"primaryEmail": email, "additionalEmails": null}),
+        };
         fields["name"] = json!(email);
         let url = self.url(&format!("rest/{OBJECT_PLURAL}"), &[]);
         let body = self.call(Method::POST, url, Some(&fields)).await?;
@@ -282,16 +370,61 @@ impl TwentyClient {
         }
     }
 
-    /// GET `/rest/metadata/objects`: every object (with its fields on older servers).
-    pub async fn list_objects(&self) -> Result<Vec<Value>, TwentyError> {
-        let url = self.url("rest/metadata/objects", &[]);
-        let body = self.call(Method::GET, url, None).await?;
-        at(&body, &["data", "objects"])?
-            .as_array()
-            .cloned()
-            .ok_or_else(|| TwentyError::Malformed {
-                detail: "data.objects is not a list".into(),
-            })
+    /// GET `/rest/metadata/objects`, every page: every object (with its fields, except on older
+    /// servers). Both envelopes are read, whatever the server's version: the legacy
+    /// `{data:{objects:[…]}}` and the new `{data:[…]}` (docs/twenty-api.md §7), and pages are
+    /// followed through `pageInfo` (some versions list 60 objects a page).
+    pub async fn list_objects(&self) -> Result<MetadataList, TwentyError> {
+        let mut out = MetadataList::default();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_METADATA_PAGES {
+            let query: Vec<(&str, &str)> = match after.as_deref() {
+                Some(c) => vec![("starting_after", c)],
+                None => Vec::new(),
+            };
+            let url = self.url("rest/metadata/objects", &query);
+            let body = self.call(Method::GET, url, None).await?;
+            let (items, new_format) = match body.get("data") {
+                Some(Value::Array(a)) => (a, true),
+                Some(d) => (
+                    d.get("objects").and_then(Value::as_array).ok_or_else(|| {
+                        TwentyError::Malformed {
+                            detail: format!("no data.objects list in {}", short(&body)),
+                        }
+                    })?,
+                    false,
+                ),
+                None => {
+                    return Err(TwentyError::Malformed {
+                        detail: format!("no data in {}", short(&body)),
+                    })
+                }
+            };
+            out.new_format = new_format;
+            out.items.extend(items.iter().cloned());
+            let page = body.get("pageInfo");
+            let more = page
+                .and_then(|p| p.get("hasNextPage"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let cursor = page
+                .and_then(|p| p.get("endCursor"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            match (more, cursor) {
+                (true, Some(c)) if Some(&c) != after.as_ref() => {
+                    out.pages += 1;
+                    after = Some(c);
+                }
+                _ => {
+                    out.pages += 1;
+                    return Ok(out);
+                }
+            }
+        }
+        Err(TwentyError::Malformed {
+            detail: format!("the object list did not end after {MAX_METADATA_PAGES} pages"),
+        })
     }
 
     /// The fields of one object, through the metadata GraphQL endpoint (`POST /metadata`, the
@@ -336,15 +469,74 @@ impl TwentyClient {
     pub async fn create_object(&self, body: &Value) -> Result<Value, TwentyError> {
         let url = self.url("rest/metadata/objects", &[]);
         let out = self.call(Method::POST, url, Some(body)).await?;
-        at(&out, &["data", "createOneObject"]).cloned()
+        created(&out, "createOneObject")
     }
 
     /// POST `/rest/metadata/fields`; returns the new field.
     pub async fn create_field(&self, body: &Value) -> Result<Value, TwentyError> {
         let url = self.url("rest/metadata/fields", &[]);
         let out = self.call(Method::POST, url, Some(body)).await?;
-        at(&out, &["data", "createOneField"]).cloned()
+        created(&out, "createOneField")
     }
+
+    /// GET `/client-config` (no key needed): the server's version, `appVersion` on current
+    /// servers, `sentry.release` on older ones (docs/twenty-api.md §7a). `None`: not told.
+    pub async fn server_version(&self) -> Option<String> {
+        let url = self.url("client-config", &[]);
+        let resp = self.http.get(url).send().await.ok()?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let body: Value = resp.json().await.ok()?;
+        let version = body
+            .get("appVersion")
+            .and_then(Value::as_str)
+            .or_else(|| body.pointer("/sentry/release").and_then(Value::as_str))?;
+        Some(version.to_string()).filter(|v| !v.trim().is_empty())
+    }
+
+    /// Whether this key may read the records of `plural` (one record asked for).
+    pub async fn can_read(&self, plural: &str) -> Result<bool, TwentyError> {
+        let url = self.url(&format!("rest/{plural}"), &[("limit", "1"), ("depth", "0")]);
+        match self.call(Method::GET, url, None).await {
+            Ok(_) => Ok(true),
+            Err(TwentyError::Forbidden { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this key may update the records of `plural`: an update-many whose filter matches
+    /// no record (Twenty checks the role before it runs the statement), so nothing changes.
+    pub async fn can_update(&self, plural: &str) -> Result<bool, TwentyError> {
+        let url = self.url(
+            &format!("rest/{plural}"),
+            &[("filter", "id[eq]:\"00000000-0000-4000-8000-000000000000\"")],
+        );
+        match self.call(Method::PATCH, url, Some(&json!({}))).await {
+            Ok(_) => Ok(true),
+            Err(TwentyError::Forbidden { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Pages of metadata a list may span before RepXP calls the answer broken.
+const MAX_METADATA_PAGES: usize = 100;
+
+/// The objects of a workspace, as listed.
+#[derive(Debug, Clone, Default)]
+pub struct MetadataList {
+    pub items: Vec<Value>,
+    /// The dedicated metadata controllers' envelope (`{data:[…]}`), the default on new workspaces.
+    pub new_format: bool,
+    pub pages: usize,
+}
+
+/// What a metadata create answers: the new object or field, bare (new format) or under
+/// `data.<key>` (legacy).
+fn created(body: &Value, key: &str) -> Result<Value, TwentyError> {
+    if body.get("id").is_some() {
+        return Ok(body.clone());
+    }
+    at(body, &["data", key]).cloned()
 }
 
 /// The shape Twenty's REST metadata layer itself sends for one object with its fields
@@ -432,8 +624,21 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, message: String) 
     let code = status.as_u16();
     let lower = message.to_lowercase();
     match code {
+        // The key is valid but its role may not do this: 400 on the records API, 403 on the
+        // metadata API and on newer servers (docs/twenty-api.md §6a).
+        400 | 403
+            if lower.contains("does not have permission")
+                || lower.contains("permission_denied") =>
+        {
+            TwentyError::Forbidden { detail: message }
+        }
         401 | 403 => TwentyError::Auth { status: code },
-        429 => TwentyError::RateLimited { retry_after },
+        // A spent usage allowance, or a workspace without a plan (docs/twenty-api.md §5a).
+        402 => TwentyError::PaymentRequired { detail: message },
+        429 => TwentyError::RateLimited {
+            retry_after,
+            window: super::retry_after::window_in_message(&message),
+        },
         400 | 404
             if lower.contains("doesn't have any")
                 || (lower.contains("object") && lower.contains("not found"))

@@ -12,10 +12,19 @@ pub enum TwentyError {
     Timeout { detail: String },
     #[error("the connection to Twenty broke before its answer ({detail})")]
     Interrupted { detail: String },
-    #[error("Twenty's rate limit was reached{}", retry_after.map(|d| format!("; retrying in {} s", d.as_secs().max(1))).unwrap_or_default())]
-    RateLimited { retry_after: Option<Duration> },
+    #[error("Twenty's rate limit, shared by the whole workspace, was reached; RepXP tries again later{}", retry_after.map(|d| format!(" (Twenty asked for at least {} s)", d.as_secs().max(1))).unwrap_or_default())]
+    RateLimited {
+        /// `Retry-After` (or `X-RateLimit-Reset`), see `twenty/retry_after.rs`.
+        retry_after: Option<Duration>,
+        /// The rate window the message names (legacy 429s have no Retry-After).
+        window: Option<Duration>,
+    },
     #[error("Twenty refused the API key (HTTP {status}): enter a valid key in Settings")]
     Auth { status: u16 },
+    #[error("the API key's role in Twenty may not do this ({detail}): ask your Twenty admin to let it read and update Rep progressions")]
+    Forbidden { detail: String },
+    #[error("Twenty's workspace cannot take API requests until its plan or credits are renewed ({detail}): tell your Twenty admin; RepXP keeps your XP and tries again every 15 minutes")]
+    PaymentRequired { detail: String },
     #[error(
         "Twenty's workspace lacks what RepXP needs ({detail}): run `repxp-cli doctor` to create it"
     )]
@@ -40,6 +49,8 @@ impl TwentyError {
             TwentyError::Interrupted { .. } => "interrupted",
             TwentyError::RateLimited { .. } => "rate_limited",
             TwentyError::Auth { .. } => "auth",
+            TwentyError::Forbidden { .. } => "permission",
+            TwentyError::PaymentRequired { .. } => "payment_required",
             TwentyError::SchemaMissing { .. } => "schema_missing",
             TwentyError::Server { .. } => "server",
             TwentyError::Rejected { .. } => "rejected",
@@ -49,11 +60,14 @@ impl TwentyError {
     }
 
     /// Whether trying again later, unchanged, can succeed. Auth, a bad URL and a missing schema
-    /// need the rep (or doctor) first; retrying them only burns the team's rate limit.
+    /// need the rep (or doctor) first; retrying them only burns the team's rate limit. A role
+    /// without permission and a workspace without credits wait for an admin: retried slowly.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            TwentyError::Offline { .. }
+            TwentyError::Forbidden { .. }
+                | TwentyError::PaymentRequired { .. }
+                | TwentyError::Offline { .. }
                 | TwentyError::Timeout { .. }
                 | TwentyError::Interrupted { .. }
                 | TwentyError::RateLimited { .. }
@@ -65,7 +79,14 @@ impl TwentyError {
     /// The server's requested wait, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            TwentyError::RateLimited { retry_after } => *retry_after,
+            // A legacy 429 names its window instead: the bucket is empty and full again one
+            // window later. Either way a floor; the scheduler spreads the team on top.
+            TwentyError::RateLimited {
+                retry_after,
+                window,
+            } => retry_after.or(*window),
+            TwentyError::Forbidden { .. } => Some(Duration::from_secs(300)),
+            TwentyError::PaymentRequired { .. } => Some(Duration::from_secs(900)),
             _ => None,
         }
     }

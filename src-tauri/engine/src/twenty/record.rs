@@ -269,7 +269,14 @@ pub fn parse_record(v: &Value) -> Result<Snapshot, TwentyError> {
     .unwrap_or(0);
     Ok(Snapshot {
         remote_id: Some(id),
-        rep_email: text(rec, "repEmail").ok().flatten(),
+        // TEXT, or an EMAILS composite `{primaryEmail, additionalEmails}`.
+        rep_email: match rec.get("repEmail") {
+            Some(Value::Object(o)) => o
+                .get("primaryEmail")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            _ => text(rec, "repEmail").ok().flatten(),
+        },
         created_at: text(rec, "createdAt").ok().flatten(),
         total_xp,
         level,

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::client::{TwentyClient, OBJECT_PLURAL, OBJECT_SINGULAR};
+use super::client::{EmailField, TwentyClient, OBJECT_PLURAL, OBJECT_SINGULAR};
 use super::error::TwentyError;
 
 /// (name, label, type Twenty must have, other types accepted when reading, unique)
@@ -62,6 +62,13 @@ pub struct SchemaReport {
     pub object_created: bool,
     pub object_missing: bool,
     pub fields: Vec<(&'static str, FieldStatus)>,
+    /// How `repEmail` is stored, when the field exists.
+    pub email_field: Option<EmailField>,
+    /// The metadata API answered in the new format (dedicated controllers), not the legacy one.
+    pub new_format: bool,
+    /// Other custom (non-system) objects of the workspace, by plural name: what a key limited to
+    /// Rep progressions must not be able to read.
+    pub other_objects: Vec<String>,
 }
 
 impl SchemaReport {
@@ -96,8 +103,10 @@ fn field_body(object_id: &str, name: &str, label: &str, ty: &str, unique: bool) 
 }
 
 /// Checks the schema; with `create`, creates the object and the fields that are missing.
+/// Without it nothing is changed: the report says what would be created.
 pub async fn ensure(client: &TwentyClient, create: bool) -> Result<SchemaReport, TwentyError> {
-    let objects = client.list_objects().await?;
+    let listed = client.list_objects().await?;
+    let objects = listed.items;
     let mut object = objects
         .iter()
         .find(|o| str_of(o, "nameSingular") == Some(OBJECT_SINGULAR))
@@ -106,6 +115,15 @@ pub async fn ensure(client: &TwentyClient, create: bool) -> Result<SchemaReport,
         object_created: false,
         object_missing: false,
         fields: Vec::new(),
+        email_field: None,
+        new_format: listed.new_format,
+        other_objects: objects
+            .iter()
+            .filter(|o| str_of(o, "nameSingular") != Some(OBJECT_SINGULAR))
+            .filter(|o| o.get("isSystem").and_then(Value::as_bool) != Some(true))
+            .filter(|o| o.get("isActive").and_then(Value::as_bool) != Some(false))
+            .filter_map(|o| str_of(o, "namePlural").map(str::to_string))
+            .collect(),
     };
     if object.is_none() {
         if !create {
@@ -138,6 +156,14 @@ pub async fn ensure(client: &TwentyClient, create: bool) -> Result<SchemaReport,
         Some(f) => f.clone(),
         None => client.object_fields(&object_id).await?,
     };
+    report.email_field = existing
+        .iter()
+        .find(|f| str_of(f, "name") == Some("repEmail"))
+        .and_then(|f| match str_of(f, "type") {
+            Some("EMAILS") => Some(EmailField::Emails),
+            Some("TEXT") => Some(EmailField::Text),
+            _ => None,
+        });
     for (name, label, ty, also, unique) in FIELDS {
         let found = existing.iter().find(|f| str_of(f, "name") == Some(name));
         let not_unique = unique
