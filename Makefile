@@ -41,6 +41,8 @@ lint:
 test-rust:
 	scripts/with-session.sh $(CARGO) test --workspace --all-targets -- --skip fault_matrix
 	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test -p repxp-engine --test fault_matrix -- --nocapture
+	# The other-writer cases again against a legacy Twenty (docs/twenty-api.md, "Versions").
+	FAKE_TWENTY_VERSION=legacy $(CARGO) test -p repxp-engine --test other_writers
 
 # Fleet simulation: FLEET_REPS engines (default 1000) sharing one key and one rate limit.
 test-fleet: deps-test

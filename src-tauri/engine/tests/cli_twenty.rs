@@ -104,7 +104,9 @@ async fn sync_exits_zero_when_in_sync_and_one_line_non_zero_when_not() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("1 events wait in the queue; nothing is lost"),
+        err.contains("1 events wait in the queue; nothing is lost")
+            && err.contains("— next: ")
+            && err.trim_end().ends_with("RepXP retries by itself"),
         "{err}"
     );
     let status: serde_json::Value =
@@ -149,10 +151,14 @@ async fn doctor_creates_a_missing_schema_then_sync_works() {
         text(&out)
     );
 
+    // Doctor reports first and changes nothing; --fix creates.
     let out = cli(dir.path(), &env, "", &["doctor"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("doctor --fix"), "{}", text(&out));
+    let out = cli(dir.path(), &env, "", &["doctor", "--fix"]);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("created the repProgression object"), "{t}");
+    assert!(t.contains("created the Rep progressions object"), "{t}");
     for field in [
         "repEmail",
         "totalXp",

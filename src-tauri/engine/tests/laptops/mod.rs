@@ -1,0 +1,189 @@
+//! Laptops for the CLI-process tests: a data directory with its own per-user state directory,
+//! running the real `repxp-cli` against a fake Twenty on its own runtime thread.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use repxp_tests::{FakeConfig, FakeTwenty};
+use serde_json::Value;
+
+pub const CLI: &str = env!("CARGO_BIN_EXE_repxp-cli");
+pub const DB: &str = "repxp.db";
+
+/// The fake Twenty on its own runtime thread, so the tests can block on CLI processes.
+pub struct Twenty {
+    pub fake: FakeTwenty,
+    _rt: tokio::runtime::Runtime,
+}
+
+/// The fake Twenty of the profile `FAKE_TWENTY_VERSION` names (`legacy` or `newest`, default
+/// newest): `make test` runs these tests against both.
+pub fn twenty() -> Twenty {
+    let profile = std::env::var("FAKE_TWENTY_VERSION")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_default();
+    twenty_with(FakeConfig::for_profile(profile))
+}
+
+pub fn twenty_with(cfg: FakeConfig) -> Twenty {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fake = rt.block_on(FakeTwenty::start(cfg)).expect("fake Twenty");
+    Twenty { fake, _rt: rt }
+}
+
+/// One laptop: a data directory, the per-user state directory beside it (where RepXP keeps the
+/// device identity), and the rep's email.
+pub struct Laptop {
+    pub _root: tempfile::TempDir,
+    pub data: PathBuf,
+    pub state: PathBuf,
+    pub url: String,
+    pub key: String,
+    pub email: String,
+}
+
+impl Laptop {
+    pub fn new(t: &Twenty, email: &str) -> Laptop {
+        let root = tempfile::tempdir().expect("tempdir");
+        let data = root.path().join("data");
+        let state = root.path().join("state");
+        Laptop {
+            data,
+            state,
+            url: t.fake.url(),
+            key: t.fake.api_key(),
+            email: email.into(),
+            _root: root,
+        }
+    }
+
+    /// The same laptop using another API key.
+    pub fn with_key(mut self, key: &str) -> Laptop {
+        self.key = key.to_string();
+        self
+    }
+
+    /// Another laptop (its own state directory) that will hold a copy of this one's data.
+    pub fn sibling(&self, t: &Twenty) -> Laptop {
+        Laptop::new(t, &self.email)
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(CLI)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env("REPXP_TWENTY_URL", &self.url)
+            .env("REPXP_REP_EMAIL", &self.email)
+            .env("REPXP_TWENTY_API_KEY", &self.key)
+            .env("REPXP_STATE_DIR", &self.state)
+            .env("REPXP_HTTP_TIMEOUT_MS", "2000")
+            .env_remove("REPXP_DATA_DIR")
+            .env_remove("REPXP_CRASHPOINT")
+            .output()
+            .expect("run repxp-cli")
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?} failed: {text}");
+        assert!(!text.contains("panicked"), "{text}");
+        text
+    }
+
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{args:?} should fail: {text}");
+        assert!(!text.contains("panicked"), "{text}");
+        text
+    }
+
+    pub fn status(&self) -> Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).expect("status json")
+    }
+
+    pub fn queue(&self) -> Vec<Value> {
+        serde_json::from_str(&self.ok(&["queue", "--json"])).expect("queue json")
+    }
+
+    pub fn award(&self, xp: i64) {
+        self.ok(&["award", &xp.to_string()]);
+    }
+
+    /// Copies the data directory somewhere, as a backup tool does (SQLite checkpointed first, as
+    /// any consistent backup of a closed database is).
+    pub fn backup(&self, to: &Path) {
+        checkpoint(&self.data);
+        copy_dir(&self.data, to);
+    }
+}
+
+pub fn checkpoint(data: &Path) {
+    let c = rusqlite::Connection::open(data.join(DB)).expect("open");
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .expect("checkpoint");
+}
+
+/// Writes `bytes` over the database file in place (same file, older content), as `cp backup/*`
+/// or a power cut leaves it.
+pub fn write_in_place(data: &Path, bytes: &[u8]) {
+    for side in ["repxp.db-wal", "repxp.db-shm"] {
+        let _ = std::fs::remove_file(data.join(side));
+    }
+    std::fs::write(data.join(DB), bytes).expect("write the database in place");
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for name in [DB, "repxp.db-wal", "repxp.db-shm"] {
+        let src = from.join(name);
+        if src.exists() {
+            std::fs::copy(&src, to.join(name)).expect("copy");
+        } else {
+            let _ = std::fs::remove_file(to.join(name));
+        }
+    }
+}
+
+/// The rep's live records (not in the trash), however the email is cased.
+pub fn live(t: &Twenty, email: &str) -> Vec<Value> {
+    t.fake
+        .live_records()
+        .into_iter()
+        .filter(|r| {
+            r["repEmail"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+        .collect()
+}
+
+pub fn only(t: &Twenty, email: &str) -> Value {
+    let recs = live(t, email);
+    assert_eq!(recs.len(), 1, "one live record for {email}: {recs:?}");
+    recs.into_iter().next().expect("one")
+}
+
+pub fn xp_of(t: &Twenty, email: &str) -> i64 {
+    only(t, email)["totalXp"].as_i64().expect("totalXp")
+}
+
+pub fn list(rec: &Value, field: &str) -> Value {
+    serde_json::from_str(rec[field].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
