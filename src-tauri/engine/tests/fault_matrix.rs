@@ -57,13 +57,16 @@
 //! path through them. A failing case prints its steps, then its laptops' logs and Twenty's records
 //! (`EVIDENCE`). The last line reads `fault matrix: N cases, K kills, V invariant violations, seed S`.
 
+mod laptops;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use laptops::{checkpoint, copy_dir};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind, OtherWrite, RateLimitStyle};
@@ -178,25 +181,6 @@ fn random_fault(rng: &mut StdRng) -> Fault {
         f.on_method(["GET", "PATCH", "POST"][rng.random_range(0..3)])
     } else {
         f
-    }
-}
-
-/// SQLite's WAL folded into the main file, as any consistent backup of a closed database is.
-fn checkpoint(data: &Path) {
-    let c = rusqlite::Connection::open(data.join(DB)).expect("open");
-    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .expect("checkpoint");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for name in [DB, "repxp.db-wal", "repxp.db-shm"] {
-        let src = from.join(name);
-        if src.exists() {
-            std::fs::copy(&src, to.join(name)).expect("copy");
-        } else {
-            let _ = std::fs::remove_file(to.join(name));
-        }
     }
 }
 
