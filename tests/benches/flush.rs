@@ -19,19 +19,31 @@ fn client(f: &FakeTwenty) -> Result<TwentyClient, Box<dyn std::error::Error>> {
     Ok(TwentyClient::new(&f.url(), key, Timeouts::default())?)
 }
 
-/// RepXP: the whole queue in one compare-and-set write (the record exists already).
-async fn repxp(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> {
+/// A fake Twenty with no rate limit, a client for it and a data directory.
+async fn unlimited(
+) -> Result<(FakeTwenty, TwentyClient, tempfile::TempDir), Box<dyn std::error::Error>> {
     let f = FakeTwenty::start(FakeConfig {
         rate_limit: u32::MAX,
         ..FakeConfig::default()
     })
     .await?;
     let c = client(&f)?;
-    let dir = tempfile::tempdir()?;
+    Ok((f, c, tempfile::tempdir()?))
+}
+
+/// One award synced, so the rep's record exists, as in steady use.
+async fn synced_once(s: &mut Store, c: &TwentyClient) -> Result<(), Box<dyn std::error::Error>> {
+    s.record(&Progress::xp(1, None)?, None, None)?;
+    sync_once(s, c, EMAIL, Mode::Both).await?;
+    Ok(())
+}
+
+/// RepXP: the whole queue in one compare-and-set write (the record exists already).
+async fn repxp(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> {
+    let (f, c, dir) = unlimited().await?;
     let mut s = Store::open_dir(dir.path())?;
     // The record exists already (the rep synced before), as in steady use.
-    s.record(&Progress::xp(1, None)?, None, None)?;
-    sync_once(&mut s, &c, EMAIL, Mode::Both).await?;
+    synced_once(&mut s, &c).await?;
     for _ in 0..n {
         s.record(&Progress::xp(3, None)?, None, None)?;
     }
@@ -50,12 +62,7 @@ async fn repxp(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> 
 
 /// Naive: one conditional write per event (the cheapest per-event push that is still safe).
 async fn naive(n: usize) -> Result<(u64, Duration), Box<dyn std::error::Error>> {
-    let f = FakeTwenty::start(FakeConfig {
-        rate_limit: u32::MAX,
-        ..FakeConfig::default()
-    })
-    .await?;
-    let c = client(&f)?;
+    let (_f, c, _dir) = unlimited().await?;
     let mut rec = c.create(EMAIL, &Snapshot::default()).await?;
     let before = c.requests_sent();
     let t = Instant::now();
@@ -114,17 +121,10 @@ async fn situations() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ];
     for (i, (name, synced_before, setup)) in cases.into_iter().enumerate() {
-        let f = FakeTwenty::start(FakeConfig {
-            rate_limit: u32::MAX,
-            ..FakeConfig::default()
-        })
-        .await?;
-        let c = client(&f)?;
-        let dir = tempfile::tempdir()?;
+        let (f, c, dir) = unlimited().await?;
         let mut s = Store::open_dir(dir.path())?;
         if synced_before {
-            s.record(&Progress::xp(1, None)?, None, None)?;
-            sync_once(&mut s, &c, EMAIL, Mode::Both).await?;
+            synced_once(&mut s, &c).await?;
             let id = f
                 .records()
                 .first()

@@ -116,14 +116,27 @@ impl Push {
 
 /// The event kind written into each list field.
 pub fn kind_of_field(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "totalXp" => "xp",
-        "defeatedBosses" => "boss",
-        "passedExams" => "exam",
-        "efficiencyMetrics" => "metric",
-        _ => return None,
-    })
+    FIELD_KINDS
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, k)| *k)
 }
+
+/// The Twenty field an event kind is written into.
+pub fn field_of_kind(kind: &str) -> Option<&'static str> {
+    FIELD_KINDS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map(|(f, _)| *f)
+}
+
+/// (Twenty field, event kind) pairs.
+const FIELD_KINDS: [(&str, &str); 4] = [
+    ("totalXp", "xp"),
+    ("defeatedBosses", "boss"),
+    ("passedExams", "exam"),
+    ("efficiencyMetrics", "metric"),
+];
 
 /// An event row to record again: seq, kind, xp, subject, value, occurred_at, id, identity.
 type ParkedRow = (
@@ -195,11 +208,12 @@ const OWNED: &str = "(identity = :identity OR (identity IS NULL AND :current))";
 
 impl Store {
     /// Reads events with `sql`, whose columns are id, kind, xp, subject, value, occurred_at and
-    /// one extra column of type `T`, bound to `?1 = limit`.
-    fn event_rows<T: rusqlite::types::FromSql>(
+    /// then whatever `extra` reads from column 6 on, bound to `?1 = limit`.
+    fn event_rows<T>(
         &self,
         sql: &str,
         limit: usize,
+        extra: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<(String, Progress, String, T)>, StoreError> {
         let mut st = self.conn().prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = st
@@ -211,7 +225,7 @@ impl Store {
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, Option<f64>>(4)?,
                     r.get::<_, String>(5)?,
-                    r.get::<_, T>(6)?,
+                    extra(r)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
@@ -228,55 +242,44 @@ impl Store {
     /// Events still to reach Twenty, oldest first (local order), at most `limit`: the pending
     /// ones, then those held back, with the reason. Discarded events are not listed.
     pub fn queue(&self, limit: usize) -> Result<Vec<QueuedEvent>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached(
-                "SELECT id, kind, xp, subject, value, occurred_at, parked, parked_reason FROM events
-                 WHERE pushed_at IS NULL AND (parked IS NULL OR parked != 'discarded')
-                 ORDER BY parked IS NOT NULL, seq LIMIT ?1",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows: Vec<_> = st
-            .query_map([limit as i64], |r| {
+        let rows = self.event_rows(
+            "SELECT id, kind, xp, subject, value, occurred_at, parked, parked_reason FROM events
+             WHERE pushed_at IS NULL AND (parked IS NULL OR parked != 'discarded')
+             ORDER BY parked IS NOT NULL, seq LIMIT ?1",
+            limit,
+            |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<f64>>(4)?,
-                    r.get::<_, String>(5)?,
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, Option<String>>(7)?,
                 ))
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
-        rows.into_iter()
+            },
+        )?;
+        Ok(rows
+            .into_iter()
             .map(
-                |(id, kind, xp, subject, value, occurred_at, parked, reason)| {
-                    Ok(QueuedEvent {
-                        id,
-                        progress: row_progress(self, &kind, xp, subject, value)?,
-                        occurred_at,
-                        parked: parked.as_deref().and_then(ParkedKind::parse),
-                        reason,
-                    })
+                |(id, progress, occurred_at, (parked, reason))| QueuedEvent {
+                    id,
+                    progress,
+                    occurred_at,
+                    parked: parked.as_deref().and_then(ParkedKind::parse),
+                    reason,
                 },
             )
-            .collect()
+            .collect())
     }
 
     /// The newest `limit` events, pushed or pending, newest first (an event released under a new
     /// id shows once, as the new one).
     pub fn recent_activity(&self, limit: usize) -> Result<Vec<ActivityItem>, StoreError> {
         // 0 pending, 1 pushed, 2 held back.
-        let rows = self.event_rows::<i64>(
+        let rows = self.event_rows(
             "SELECT id, kind, xp, subject, value, occurred_at,
                     CASE WHEN pushed_at IS NOT NULL THEN 1 WHEN parked IS NOT NULL THEN 2 ELSE 0 END
              FROM events
              WHERE released_as IS NULL AND (parked IS NULL OR parked != 'discarded')
              ORDER BY seq DESC LIMIT ?1",
             limit,
+            |r| r.get::<_, i64>(6),
         )?;
         Ok(rows
             .into_iter()

@@ -171,7 +171,8 @@ pub struct Attention {
 impl Store {
     /// What needs attention now, worst first.
     pub fn attention(&self) -> Result<Vec<Attention>, StoreError> {
-        let snap = self.snapshot()?;
+        let current = crate::sync::config::current_identity(self)?;
+        let snap = self.snapshot_of(current.as_deref())?;
         let mut out = Vec::new();
         let held: Vec<(String, i64, i64, Option<String>)> = {
             let mut st = self
@@ -217,7 +218,6 @@ impl Store {
                 cli_hint,
             });
         }
-        let current = crate::sync::config::current_identity(self)?;
         if let Some(cur) = current.as_deref() {
             let earlier: Vec<(String, i64, i64)> = {
                 let mut st = self

@@ -21,7 +21,7 @@ fn the_academys_list_change_is_merged_not_overwritten() {
     let l = Laptop::new(&t, ANA);
     l.award(10);
     l.ok(&["sync"]);
-    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    let id = record_id(&t, ANA);
     // The academy: an exam passed for no points, a boss marked by an admin. Lists only.
     t.fake
         .patch_record(
@@ -60,7 +60,7 @@ fn a_writer_that_changes_only_a_metric_or_the_level_is_respected() {
     l.award(1_240); // level 7 on RepXP's curve
     l.ok(&["metric", "talk_ratio", "0.5"]);
     l.ok(&["sync"]);
-    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    let id = record_id(&t, ANA);
     // An admin corrects a metric; the academy's own curve says level 9.
     t.fake
         .patch_record(
@@ -260,7 +260,7 @@ fn an_admin_renaming_the_record_keeps_repxp_off_it_until_the_rep_follows() {
     let mut l = Laptop::new(&t, ANA);
     l.award(10);
     l.ok(&["sync"]);
-    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    let id = record_id(&t, ANA);
     t.fake
         .patch_record(&id, json!({"repEmail": "ana.smith@acme.test"}))
         .expect("rename");
@@ -282,7 +282,7 @@ fn a_field_repxp_cannot_read_is_never_overwritten_and_xp_still_flows() {
     let l = Laptop::new(&t, ANA);
     l.award(10);
     l.ok(&["sync"]);
-    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    let id = record_id(&t, ANA);
     t.fake
         .patch_record(&id, json!({"defeatedBosses": "gatekeeper, dragon"}))
         .expect("another tool");
@@ -331,7 +331,7 @@ fn an_unreadable_total_stops_xp_but_never_overwrites_it() {
     let l = Laptop::new(&t, ANA);
     l.award(10);
     l.ok(&["sync"]);
-    let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+    let id = record_id(&t, ANA);
     t.fake
         .patch_record(&id, json!({"totalXp": 12.5}))
         .expect("a fractional total");

@@ -208,7 +208,7 @@ fn a_missing_record_is_gone_whether_twenty_says_404_or_400() {
         let l = Laptop::new(&t, ANA);
         l.award(10);
         l.ok(&["sync"]);
-        let id = only(&t, ANA)["id"].as_str().expect("id").to_string();
+        let id = record_id(&t, ANA);
         assert!(t.fake.destroy(&id));
         l.award(2);
         l.ok(&["sync"]);
@@ -253,7 +253,7 @@ fn every_failure_says_what_to_do_next() {
         (
             "the record is in the trash",
             |t, _| {
-                let id = only(t, ANA)["id"].as_str().expect("id").to_string();
+                let id = record_id(t, ANA);
                 assert!(t.fake.soft_delete(&id));
             },
             "Ask your Twenty admin to restore your record from the trash",
@@ -261,7 +261,7 @@ fn every_failure_says_what_to_do_next() {
         (
             "an admin changed the record's email",
             |t, _| {
-                let id = only(t, ANA)["id"].as_str().expect("id").to_string();
+                let id = record_id(t, ANA);
                 t.fake
                     .patch_record(&id, json!({"repEmail": "ana.smith@acme.test"}));
             },
@@ -270,7 +270,7 @@ fn every_failure_says_what_to_do_next() {
         (
             "the total is not a whole number",
             |t, _| {
-                let id = only(t, ANA)["id"].as_str().expect("id").to_string();
+                let id = record_id(t, ANA);
                 t.fake.patch_record(&id, json!({"totalXp": 12.5}));
             },
             "Ask your Twenty admin to fix the field RepXP names",

@@ -12,7 +12,7 @@ use super::plan::{apply, settle, Local, Settled};
 use crate::crashpoint;
 use crate::error::StoreError;
 use crate::lineage::Claim;
-use crate::outbox::{kind_of_field, Owner, ParkedKind, Push};
+use crate::outbox::{field_of_kind, kind_of_field, Owner, ParkedKind, Push};
 use crate::snapshot::{identity_key, Snapshot};
 use crate::store::Store;
 use crate::twenty::record::update_fields;
@@ -619,15 +619,7 @@ fn hold_unreadable(ctx: &mut Ctx<'_>, push: &Push, cur: &Snapshot) -> Result<boo
 /// Sends again what waited for a field of `owner`'s record that is readable now.
 fn release_readable(store: &mut Store, rec: &Snapshot, owner: &Owner) -> Result<(), StoreError> {
     for kind in store.parked_unreadable_kinds()? {
-        let field = [
-            "defeatedBosses",
-            "passedExams",
-            "efficiencyMetrics",
-            "totalXp",
-        ]
-        .into_iter()
-        .find(|f| kind_of_field(f) == Some(kind.as_str()));
-        if field.is_some_and(|f| rec.is_readable(f)) {
+        if field_of_kind(&kind).is_some_and(|f| rec.is_readable(f)) {
             let n = store.release_unreadable(&kind, owner)?;
             tracing::info!(
                 kind,

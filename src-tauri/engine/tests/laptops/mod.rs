@@ -180,6 +180,11 @@ pub fn only(t: &Twenty, email: &str) -> Value {
     recs.into_iter().next().expect("one")
 }
 
+/// The id of `email`'s one live record.
+pub fn record_id(t: &Twenty, email: &str) -> String {
+    only(t, email)["id"].as_str().expect("id").to_string()
+}
+
 pub fn xp_of(t: &Twenty, email: &str) -> i64 {
     only(t, email)["totalXp"].as_i64().expect("totalXp")
 }
