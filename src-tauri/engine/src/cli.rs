@@ -110,6 +110,10 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Sync without the tray app (a server, a rep who quit the tray) until Ctrl-C or SIGTERM:
+    /// pushes awards from any process ~2 s after they are recorded, pulls every 5 minutes, serves
+    /// the award API. While the tray app runs for the same data, waits for it to quit.
+    Run,
     /// Send again events held back (refused by Twenty, "may already be on Twenty", or earned
     /// under an earlier email whose record cannot be reached: those go to the current one): the
     /// given event ids, or all of them.
@@ -173,6 +177,8 @@ pub enum CliError {
     Output(#[from] std::io::Error),
     #[error("cannot encode JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Headless(#[from] crate::headless::HeadlessError),
 }
 
 /// `status --json`, documented in the README. Add fields; never rename or remove one.
@@ -232,6 +238,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             crate::cli_sync::connect(&mut store, &url, &email, &mut std::io::stdin().lock(), out)
         }
         Command::Doctor { fix } => crate::cli_sync::doctor(&mut store, fix, out),
+        Command::Run => {
+            // The runner keeps its own connections; this one would only sit open for hours.
+            drop(store);
+            Ok(crate::headless::run(&dir, out)?)
+        }
         Command::Retry { ids } => {
             let mut n = store.release(&[ParkedKind::Rejected, ParkedKind::Unverified], &ids)?;
             if let Some(current) = crate::sync::config::current_identity(&store)? {
