@@ -6,8 +6,11 @@ use std::path::PathBuf;
 /// Environment variable naming the data directory (overrides the OS default).
 pub const DATA_DIR_ENV: &str = "REPXP_DATA_DIR";
 
-/// `explicit` (from `--data-dir`) if given, else `$REPXP_DATA_DIR`, else the OS data directory
-/// (`~/.local/share/repxp` on Linux), else `./repxp-data` as a last resort.
+/// `explicit` (from `--data-dir`) if given, else `$REPXP_DATA_DIR`, else the OS's local data
+/// directory (`~/.local/share/repxp` on Linux, `~/Library/Application Support/repxp` on macOS,
+/// `%LOCALAPPDATA%\repxp` on Windows), else `./repxp-data` as a last resort. Local, not
+/// Windows' roaming profile (`%APPDATA%`), which is copied to a server at every sign-out: no place
+/// for a live SQLite database and its WAL; Linux and macOS have one directory for both.
 pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
     explicit
         .or_else(|| {
@@ -15,7 +18,7 @@ pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         })
-        .or_else(|| dirs::data_dir().map(|d| d.join("repxp")))
+        .or_else(|| dirs::data_local_dir().map(|d| d.join("repxp")))
         .unwrap_or_else(|| PathBuf::from("repxp-data"))
 }
 
