@@ -85,6 +85,7 @@ pub fn connect(
     let key = match typed {
         Some(k) => {
             secrets::store_api_key(&k).map_err(|e| CliError::Sync(e.to_string()))?;
+            config::note_key_stored(store)?;
             writeln!(out, "API key stored in the OS keychain")?;
             k
         }

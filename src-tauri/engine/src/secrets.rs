@@ -46,6 +46,10 @@ pub enum SecretError {
         "the OS keychain is not available ({0}); start a keyring (GNOME Keyring, KWallet) and unlock it, or set {API_KEY_ENV} for headless use. RepXP never stores the key in plain text."
     )]
     Unavailable(String),
+    #[error(
+        "the OS keychain has not answered yet (locked, waiting to be unlocked, or still starting after login); RepXP asks it again by itself"
+    )]
+    NotAnswering,
 }
 
 fn entry() -> Result<keyring::Entry, SecretError> {

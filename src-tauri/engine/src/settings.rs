@@ -17,6 +17,12 @@ pub enum Setting {
     SyncPaused,
     /// How the workspace stores `repEmail` ("text" or "emails"), as doctor or a sync found.
     RepEmailField,
+    /// When a key was last stored in the keychain by this data directory's CLI: the keychain
+    /// tells no one, so a running tray or `repxp-cli run` learns of a new key from this.
+    KeyStoredAt,
+    /// Set by a tray that starts while `repxp-cli run` holds the data directory: the runner stops
+    /// and the tray syncs from then on (the rep's visible app wins).
+    HandoverTo,
 }
 
 impl Setting {
@@ -28,6 +34,8 @@ impl Setting {
             Setting::Autostart => "autostart",
             Setting::SyncPaused => "sync_paused",
             Setting::RepEmailField => "rep_email_field",
+            Setting::KeyStoredAt => "key_stored_at",
+            Setting::HandoverTo => "handover_to",
         }
     }
 }

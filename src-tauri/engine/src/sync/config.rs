@@ -55,6 +55,27 @@ pub enum ConfigError {
     Store(#[from] StoreError),
 }
 
+/// What a running tray or headless runner compares to notice that another process (`connect`)
+/// changed where or as whom to sync, or stored a new key: URL, email, and when a key was stored.
+pub fn credentials_stamp(store: &Store) -> Result<String, StoreError> {
+    let t = target(store)?;
+    let stored = store.setting(Setting::KeyStoredAt)?;
+    Ok(format!(
+        "{}|{}|{}",
+        t.as_ref().map_or("", |t| t.url.as_str()),
+        t.as_ref().map_or("", |t| t.email.as_str()),
+        stored.as_deref().unwrap_or("")
+    ))
+}
+
+/// Records that a key was just stored in the keychain (see [`Setting::KeyStoredAt`]).
+pub fn note_key_stored(store: &mut Store) -> Result<(), StoreError> {
+    let now = time::OffsetDateTime::now_utc()
+        .unix_timestamp_nanos()
+        .to_string();
+    store.set_setting(Setting::KeyStoredAt, Some(&now))
+}
+
 /// Everything a sync needs, or why it cannot run.
 pub fn load(store: &Store) -> Result<SyncConfig, ConfigError> {
     let target = target(store)?.ok_or(ConfigError::NotConnected)?;

@@ -3,20 +3,40 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
 
 use super::config::{self, ConfigError};
 use super::run::{sync_once, Mode, SyncError, SyncReport};
 use super::scheduler::{Failure, SyncTask};
+use crate::secrets::{self, ApiKey, KeySource, SecretError};
 use crate::settings::Setting;
 use crate::store::Store;
 use crate::twenty::client::EmailField;
 use crate::twenty::{Timeouts, TwentyClient};
+
+/// What reading the key gives: the keychain's answer, on a blocking thread.
+type KeyRead = Result<Option<(ApiKey, KeySource)>, SecretError>;
+
+/// How a sync gets the API key. The keychain may block: at login its daemon may not be up yet,
+/// and a locked keychain shows an unlock prompt and waits for the rep.
+pub type KeyLoader = fn() -> KeyRead;
+
+/// How long a sync waits for the keychain before it fails as "keychain" (transient: the scheduler
+/// retries) and leaves the read running for the next sync to pick up.
+const KEYCHAIN_WAIT: Duration = Duration::from_secs(10);
 
 pub struct SyncService {
     data_dir: PathBuf,
     timeouts: Timeouts,
     /// Reused while URL and key stay the same, so connections are kept alive between syncs.
     client: Option<(String, String, Arc<TwentyClient>)>,
+    load_key: KeyLoader,
+    keychain_wait: Duration,
+    /// A keychain read still waiting (an unlock prompt on screen): the next sync waits on the
+    /// same read instead of asking again, so the rep never sees a second prompt.
+    key_read: Option<JoinHandle<KeyRead>>,
 }
 
 impl SyncService {
@@ -35,6 +55,36 @@ impl SyncService {
             data_dir,
             timeouts,
             client: None,
+            load_key: secrets::load_api_key,
+            keychain_wait: KEYCHAIN_WAIT,
+            key_read: None,
+        }
+    }
+
+    /// Another key source and wait (tests: a keychain that blocks like a locked one).
+    pub fn with_key_loader(mut self, load_key: KeyLoader, wait: Duration) -> SyncService {
+        self.load_key = load_key;
+        self.keychain_wait = wait;
+        self
+    }
+
+    /// The key, read on a blocking thread (never on the runtime's workers), waiting at most
+    /// `keychain_wait`; a read that takes longer stays pending for the next sync.
+    async fn key(&mut self) -> Result<(ApiKey, KeySource), ConfigError> {
+        let load = self.load_key;
+        let mut read = self
+            .key_read
+            .take()
+            .unwrap_or_else(|| tokio::task::spawn_blocking(load));
+        match tokio::time::timeout(self.keychain_wait, &mut read).await {
+            Err(_) => {
+                self.key_read = Some(read);
+                Err(ConfigError::Secret(SecretError::NotAnswering))
+            }
+            Ok(Err(join)) => Err(ConfigError::Secret(SecretError::Unavailable(format!(
+                "the keychain read stopped: {join}"
+            )))),
+            Ok(Ok(answer)) => answer?.ok_or(ConfigError::NoKey),
         }
     }
 
@@ -65,7 +115,19 @@ impl SyncService {
     pub async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
         let mut store =
             Store::open_dir(&self.data_dir).map_err(|e| failure_of(&SyncError::Store(e)))?;
-        let outcome = match config::load(&store) {
+        let cfg = match config::target(&store) {
+            Err(e) => Err(ConfigError::Store(e)),
+            Ok(None) => Err(ConfigError::NotConnected),
+            Ok(Some(target)) => self
+                .key()
+                .await
+                .map(|(key, key_source)| config::SyncConfig {
+                    target,
+                    key,
+                    key_source,
+                }),
+        };
+        let outcome = match cfg {
             Err(e) => Err(config_failure(&e)),
             Ok(cfg) => {
                 let client = self.client(&cfg)?;
@@ -126,7 +188,77 @@ fn config_failure(e: &ConfigError) -> Failure {
     Failure {
         kind: kind.into(),
         message: e.to_string(),
-        transient: false,
+        // A keychain that is locked or not up yet (login) comes back by itself: retry with the
+        // backoff instead of waiting for the rep. The others need the rep (or a new setting).
+        transient: matches!(e, ConfigError::Secret(_)),
         retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+
+    use super::*;
+
+    static READS: AtomicUsize = AtomicUsize::new(0);
+    static UNLOCKED: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+
+    /// A keychain that waits for the rep to unlock it, as an unlock prompt does.
+    fn locked_keychain() -> KeyRead {
+        READS.fetch_add(1, Ordering::SeqCst);
+        let (lock, cv) = &UNLOCKED;
+        let mut open = lock.lock().map_err(|_| SecretError::NotAnswering)?;
+        while !*open {
+            open = cv.wait(open).map_err(|_| SecretError::NotAnswering)?;
+        }
+        Ok(ApiKey::new("k-test").map(|k| (k, KeySource::Keychain)))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_locked_keychain_is_a_transient_failure_with_one_prompt_and_no_blocked_worker() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut store = Store::open_dir(dir.path()).expect("open");
+            // Nothing listens on port 9: once the key is there the sync fails on the network.
+            store
+                .set_setting(Setting::TwentyUrl, Some("http://127.0.0.1:9"))
+                .expect("url");
+            store
+                .set_setting(Setting::RepEmail, Some("ana@acme.com"))
+                .expect("email");
+        }
+        let mut service = SyncService::new(dir.path().to_path_buf())
+            .with_key_loader(locked_keychain, Duration::from_millis(100));
+        // The one worker thread stays free while the keychain blocks: a timer still fires.
+        let ticker = tokio::spawn(tokio::time::sleep(Duration::from_millis(10)));
+        for _ in 0..2 {
+            let f = service.sync(Mode::Both).await.expect_err("locked");
+            assert_eq!((f.kind.as_str(), f.transient), ("keychain", true), "{f:?}");
+        }
+        tokio::time::timeout(Duration::from_secs(1), ticker)
+            .await
+            .expect("the runtime was not blocked")
+            .expect("ticker");
+        assert_eq!(READS.load(Ordering::SeqCst), 1, "one read, one prompt");
+        {
+            let (lock, cv) = &UNLOCKED;
+            *lock.lock().expect("gate") = true;
+            cv.notify_all();
+        }
+        let f = service.sync(Mode::Both).await.expect_err("nothing listens");
+        assert_ne!(f.kind, "keychain", "the pending read gave the key: {f:?}");
+        assert_eq!(
+            READS.load(Ordering::SeqCst),
+            1,
+            "the pending read was reused"
+        );
+        let _ = service.sync(Mode::Both).await;
+        assert_eq!(
+            READS.load(Ordering::SeqCst),
+            2,
+            "a fresh read for the next sync"
+        );
     }
 }
