@@ -14,6 +14,7 @@ use repxp_engine::award_api;
 use repxp_engine::netwatch;
 use repxp_engine::secrets::{self, SecretError};
 use repxp_engine::settings::Setting;
+use repxp_engine::sync::config;
 use repxp_engine::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
 use repxp_engine::sync::service::SyncService;
 use repxp_engine::Store;
@@ -40,9 +41,9 @@ pub struct AppState {
     pub panel: PanelHost,
     notifier: Arc<Notifier>,
     /// Keeps the database watcher alive.
-    _watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    _watcher: Mutex<Option<repxp_engine::db_watch::RecommendedWatcher>>,
     /// Held for the process's lifetime: this process is the tray for its data directory.
-    _instance_lock: std::fs::File,
+    _instance_lock: repxp_engine::instance::InstanceLock,
 }
 
 /// A one-line error for the page; never a panic across IPC.
@@ -81,6 +82,14 @@ impl AppState {
             overview::now(),
         )
         .map_err(msg)
+    }
+
+    /// See [`config::credentials_stamp`]; `None` if the store cannot be read now.
+    fn credentials_stamp(&self) -> Option<String> {
+        let store = self.store.lock().ok()?;
+        config::credentials_stamp(&store)
+            .map_err(|e| tracing::warn!(error = %e, "cannot read the settings"))
+            .ok()
     }
 
     pub fn set_flag(&self, s: Setting, on: bool) -> Result<(), String> {
@@ -164,8 +173,21 @@ async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, start
     let mut notices = Notices::new(started);
     let mut last_sent = String::new();
     let mut newest: Option<Option<String>> = None;
+    let mut credentials: Option<String> = None;
     loop {
         let mut next_wake = None;
+        // `repxp-cli connect` in another process: new URL, email or key reach this tray.
+        if let Some(stamp) = state.credentials_stamp() {
+            if credentials.as_ref().is_some_and(|c| *c != stamp) {
+                tracing::info!("credentials changed by another process");
+                state.scheduler.trigger(Trigger::CredentialsChanged);
+                let app = app.clone();
+                tauri::async_runtime::spawn(async move {
+                    app.state::<AppState>().refresh_key().await;
+                });
+            }
+            credentials = Some(stamp);
+        }
         match state.overview(&app) {
             Ok(o) => {
                 // A new local event (CLI, dialer) means "push soon"; a sync's own bookkeeping
@@ -239,8 +261,8 @@ pub fn run(
     data_dir: PathBuf,
     open_panel: bool,
     context: tauri::Context,
-    lock: std::fs::File,
-    control: std::os::unix::net::UnixListener,
+    lock: repxp_engine::instance::InstanceLock,
+    control: crate::control::Listener,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     // Fail before any window machinery if the database cannot be opened (newer schema, corrupt).
@@ -248,9 +270,16 @@ pub fn run(
         .with_context(|| format!("cannot open RepXP's data in {}", data_dir.display()))?;
     let paused = store.flag(Setting::SyncPaused, false)?;
     // No window and no commands here: the panel runs in its own process (panel.rs).
-    let app = tauri::Builder::default()
-        .plugin(tauri_plugin_autostart::Builder::new().build())
+    let builder = tauri::Builder::default().plugin(tauri_plugin_autostart::Builder::new().build());
+    // Notifications on Windows and macOS (desktop_notify.rs); Linux talks to D-Bus itself.
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(tauri_plugin_notification::init());
+    let app = builder
         .setup(move |app| {
+            // A menu-bar app: no Dock icon, no app menu (Info.plist's LSUIElement says the same
+            // for the bundle, before this line runs).
+            #[cfg(target_os = "macos")]
+            app.set_activation_policy(tauri::ActivationPolicy::Accessory);
             let handle = app.handle().clone();
             let sync_dir = data_dir.clone();
             let (scheduler, _join) = tauri::async_runtime::block_on(async move {
@@ -272,7 +301,7 @@ pub fn run(
             }
             let (kick, kicks) = mpsc::unbounded_channel();
             let watch_kick = kick.clone();
-            let watcher = match crate::watcher::watch(&data_dir, move || {
+            let watcher = match repxp_engine::db_watch::watch(&data_dir, move || {
                 let _ = watch_kick.send(());
             }) {
                 Ok(w) => Some(w),
@@ -292,7 +321,7 @@ pub fn run(
                 }),
                 kick,
                 panel: PanelHost::new(data_dir.clone()),
-                notifier: Arc::new(Notifier::default()),
+                notifier: Arc::new(Notifier::new(&handle)),
                 _watcher: Mutex::new(watcher),
                 _instance_lock: lock,
             });

@@ -7,13 +7,13 @@ mod actions;
 mod app;
 mod commands;
 mod control;
+mod desktop_check;
 mod desktop_notify;
 mod notices;
 mod overview;
 mod panel;
 mod panel_host;
 mod tray;
-mod watcher;
 mod window;
 
 use std::process::ExitCode;
@@ -44,6 +44,8 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(command) = args.command {
+        #[cfg(windows)]
+        attach_parent_console();
         let c = cli::Cli {
             data_dir: args.data_dir,
             command,
@@ -62,6 +64,10 @@ fn main() -> ExitCode {
         Ok(path) => tracing::debug!(log = %path.display(), "logging"),
         Err(e) => tracing::warn!(error = %e, "no log file; logging to stderr only"),
     }
+    if let Err(line) = desktop_check::require_display() {
+        eprintln!("error: {line}");
+        return ExitCode::FAILURE;
+    }
     // One context for whichever role this process takes (the macro embeds ui/ and the icons).
     let context = tauri::generate_context!();
     let ran = if args.panel_process {
@@ -69,12 +75,18 @@ fn main() -> ExitCode {
     } else {
         match control::claim(&data_dir) {
             Ok(control::Claim::Tray { lock, listener }) => {
+                if let Some(warning) = desktop_check::tray_host_warning() {
+                    eprintln!("warning: {warning}");
+                    tracing::warn!("{warning}");
+                }
                 app::run(data_dir, args.open_panel, context, lock, listener)
             }
             // Single instance: a second launch shows the running app's panel and ends.
-            Ok(control::Claim::AlreadyRunning) => control::ask_to_open_panel(&data_dir)
-                .map(|()| println!("RepXP is already running; its panel is open."))
-                .map_err(anyhow::Error::from),
+            Ok(control::Claim::AlreadyRunning) => {
+                tauri::async_runtime::block_on(control::ask_to_open_panel(&data_dir))
+                    .map(|()| println!("RepXP is already running; its panel is open."))
+                    .map_err(anyhow::Error::from)
+            }
             Err(e) => Err(e.into()),
         }
     };
@@ -83,6 +95,25 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Release builds are GUI-subsystem programs on Windows (no console window behind the tray), so
+/// `repxp award 50` typed in a terminal would print nowhere: borrow that terminal's console
+/// unless the output is already redirected. (`repxp-cli.exe` is a console program: scripts that
+/// read its output should call that one.)
+#[cfg(windows)]
+fn attach_parent_console() {
+    use windows_sys::Win32::Foundation::INVALID_HANDLE_VALUE;
+    use windows_sys::Win32::System::Console::{
+        AttachConsole, GetStdHandle, ATTACH_PARENT_PROCESS, STD_OUTPUT_HANDLE,
+    };
+    // SAFETY: Win32 calls without pointers; a failure leaves the process as it was.
+    unsafe {
+        let out = GetStdHandle(STD_OUTPUT_HANDLE);
+        if out.is_null() || out == INVALID_HANDLE_VALUE {
+            AttachConsole(ATTACH_PARENT_PROCESS);
         }
     }
 }

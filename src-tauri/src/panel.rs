@@ -67,8 +67,9 @@ impl PanelLink {
 
 /// Runs the panel until its window closes. Fails at once if no tray process runs.
 pub fn run(data_dir: PathBuf, context: tauri::Context) -> anyhow::Result<()> {
-    let stream = control::connect(&data_dir).context("RepXP's tray is not running; start RepXP")?;
-    stream.set_nonblocking(true).context("control socket")?;
+    // On Tauri's own runtime, so the stream's reactor is the one its tasks run on.
+    let stream = tauri::async_runtime::block_on(control::connect(&data_dir))
+        .context("RepXP's tray is not running; start RepXP")?;
     let app = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![
             commands::get_overview,
@@ -81,6 +82,9 @@ pub fn run(data_dir: PathBuf, context: tauri::Context) -> anyhow::Result<()> {
             commands::resolve_held,
         ])
         .setup(move |app| {
+            // The panel belongs to the menu-bar app: no Dock icon of its own.
+            #[cfg(target_os = "macos")]
+            app.set_activation_policy(tauri::ActivationPolicy::Accessory);
             let (out, outgoing) = mpsc::unbounded_channel();
             app.manage(PanelLink {
                 out,
@@ -101,17 +105,10 @@ pub fn run(data_dir: PathBuf, context: tauri::Context) -> anyhow::Result<()> {
 /// Carries requests out and overviews, focus requests and answers in, until the tray goes away.
 async fn link(
     app: AppHandle,
-    stream: std::os::unix::net::UnixStream,
+    stream: control::ClientStream,
     mut outgoing: mpsc::UnboundedReceiver<String>,
 ) {
-    let stream = match tokio::net::UnixStream::from_std(stream) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "control socket");
-            return app.exit(1);
-        }
-    };
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let writer = tauri::async_runtime::spawn(async move {
         let mut text = control::line(&Request::Subscribe);
         loop {

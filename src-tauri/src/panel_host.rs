@@ -95,18 +95,19 @@ impl PanelHost {
 }
 
 /// Accepts control connections for the app's lifetime.
-pub async fn serve(app: AppHandle, listener: std::os::unix::net::UnixListener) {
-    let listener = match tokio::net::UnixListener::from_std(listener) {
+pub async fn serve(app: AppHandle, listener: control::Listener) {
+    let mut incoming = match listener.incoming() {
         Ok(l) => l,
         Err(e) => {
             return tracing::warn!(error = %e, "no control socket: a second launch cannot open the panel")
         }
     };
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
+        match incoming.next().await {
+            Ok((stream, true)) => {
                 tauri::async_runtime::spawn(connection(app.clone(), stream));
             }
+            Ok((_, false)) => tracing::warn!("control socket: refused another user"),
             Err(e) => {
                 tracing::warn!(error = %e, "control socket accept failed");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -115,14 +116,8 @@ pub async fn serve(app: AppHandle, listener: std::os::unix::net::UnixListener) {
     }
 }
 
-async fn connection(app: AppHandle, stream: tokio::net::UnixStream) {
-    match stream.peer_cred() {
-        Ok(c) if control::same_user(c.uid()) => {}
-        other => {
-            return tracing::warn!(peer = ?other.map(|c| c.uid()), "control socket: refused another user");
-        }
-    }
-    let (read, mut write) = stream.into_split();
+async fn connection(app: AppHandle, stream: control::ServerStream) {
+    let (read, mut write) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let writer = tauri::async_runtime::spawn(async move {
         while let Some(mut text) = rx.recv().await {

@@ -15,16 +15,31 @@ use crate::overview::{Overview, TrayState};
 
 const TRAY_ID: &str = "repxp";
 
-fn icon(state: TrayState) -> tauri::Result<Image<'static>> {
-    let bytes: &'static [u8] = match state {
-        TrayState::Synced => include_bytes!("../../icons/tray-synced.png"),
-        TrayState::Syncing => include_bytes!("../../icons/tray-syncing.png"),
-        TrayState::Queued => include_bytes!("../../icons/tray-queued.png"),
-        TrayState::Error => include_bytes!("../../icons/tray-error.png"),
-        TrayState::Paused => include_bytes!("../../icons/tray-paused.png"),
-        TrayState::Offline => include_bytes!("../../icons/tray-offline.png"),
+/// The icon of a state. macOS menu bars want "template" images (black and alpha only) that the
+/// system tints for light and dark bars; elsewhere the coloured badge.
+macro_rules! tray_png {
+    ($state:literal) => {
+        if cfg!(target_os = "macos") {
+            include_bytes!(concat!("../../icons/tray-", $state, "-template.png")).as_slice()
+        } else {
+            include_bytes!(concat!("../../icons/tray-", $state, ".png")).as_slice()
+        }
     };
-    Image::from_bytes(bytes)
+}
+
+fn icon_bytes(state: TrayState) -> &'static [u8] {
+    match state {
+        TrayState::Synced => tray_png!("synced"),
+        TrayState::Syncing => tray_png!("syncing"),
+        TrayState::Queued => tray_png!("queued"),
+        TrayState::Error => tray_png!("error"),
+        TrayState::Paused => tray_png!("paused"),
+        TrayState::Offline => tray_png!("offline"),
+    }
+}
+
+fn icon(state: TrayState) -> tauri::Result<Image<'static>> {
+    Image::from_bytes(icon_bytes(state))
 }
 
 fn pause_label(paused: bool) -> &'static str {
@@ -115,6 +130,7 @@ pub fn create(app: &AppHandle, o: &Overview) -> tauri::Result<()> {
     )?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(o.tray)?)
+        .icon_as_template(cfg!(target_os = "macos"))
         .tooltip(format!("{}\n{}", o.summary, o.detail))
         .menu(&menu)
         // macOS / Windows: left click opens the panel, right click shows the menu.
@@ -165,6 +181,8 @@ pub fn update(app: &AppHandle, o: &Overview) {
         if let Some(tray) = app.tray_by_id(TRAY_ID) {
             if shown.state != now.state {
                 tray.set_icon(Some(icon(now.state)?))?;
+                #[cfg(target_os = "macos")]
+                tray.set_icon_as_template(true)?;
             }
             tray.set_tooltip(Some(format!("{}\n{}", now.summary, now.detail)))?;
         }
@@ -176,5 +194,41 @@ pub fn update(app: &AppHandle, o: &Overview) {
             *shown = now;
         }
         Err(e) => tracing::warn!(error = %e, "cannot update the tray"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATES: [TrayState; 6] = [
+        TrayState::Error,
+        TrayState::Offline,
+        TrayState::Paused,
+        TrayState::Syncing,
+        TrayState::Queued,
+        TrayState::Synced,
+    ];
+
+    #[test]
+    fn every_state_has_an_icon_and_the_macos_ones_are_templates() {
+        for state in STATES {
+            let shown = icon(state).expect("the icon of this OS decodes");
+            assert_eq!((shown.width(), shown.height()), (64, 64), "{state:?}");
+            let path = format!(
+                "{}/icons/tray-{}-template.png",
+                env!("CARGO_MANIFEST_DIR"),
+                state.icon_name()
+            );
+            let bytes = std::fs::read(&path).expect("template icon");
+            let template = Image::from_bytes(&bytes).expect("decodes");
+            let px = template.rgba().chunks(4);
+            // Black and alpha only, and not empty: macOS tints it; a colour would be lost.
+            assert!(
+                px.clone().all(|p| p[0] == 0 && p[1] == 0 && p[2] == 0),
+                "{path}"
+            );
+            assert!(px.filter(|p| p[3] > 128).count() > 200, "{path}");
+        }
     }
 }

@@ -5,25 +5,24 @@
 //! system: a webview in the tray process leaves the WebKit network process and ~100 MB of GTK/WebKit
 //! state behind for the app's lifetime (BENCHMARKS.md). The tray process never loads a webview.
 //!
-//! One JSON object per line over a Unix socket in the data directory, readable by this user only
-//! (mode 0600, and the peer's uid is checked). An advisory lock on `app.lock`, held for the tray's
-//! lifetime, decides which launch is the tray; the lock dies with the process, so a crash never
-//! leaves a stale "already running".
+//! One JSON object per line over a local socket private to this user (transport.rs: a Unix socket
+//! or a Windows named pipe, the peer's user checked on both). An advisory lock on `app.lock`
+//! ([`repxp_engine::instance`]), held for the tray's lifetime, decides which launch is the tray;
+//! the lock dies with the process, so a crash never leaves a stale "already running".
 
-#[cfg(not(unix))]
-compile_error!("the desktop shell's control channel uses Unix sockets; a Windows build needs a named-pipe transport");
+mod transport;
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-pub const SOCKET_FILE: &str = "app.sock";
-pub const LOCK_FILE: &str = "app.lock";
+pub use transport::{ClientStream, Endpoint, Listener, ServerStream};
+
+use repxp_engine::instance::{self, Claimed, Holder, InstanceError, InstanceLock, Role};
+use repxp_engine::settings::Setting;
 
 /// What a client asks of the tray process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,31 +81,18 @@ pub enum Push {
     },
 }
 
-/// `app.sock` in the data directory; if that path is too long for a Unix socket address (about
-/// 100 bytes), a name derived from the data directory in `$XDG_RUNTIME_DIR` (else the temp dir).
-pub fn socket_path(data_dir: &Path) -> PathBuf {
-    let inside = data_dir.join(SOCKET_FILE);
-    if inside.as_os_str().len() < MAX_SOCKET_PATH {
-        return inside;
-    }
-    let hash = repxp_engine::paths::stable_hash(data_dir.as_os_str().as_encoded_bytes());
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_dir())
-        .unwrap_or_else(std::env::temp_dir)
-        .join(format!("repxp-{hash:016x}.sock"))
+/// Where the tray for `data_dir` listens.
+pub fn endpoint(data_dir: &Path) -> Endpoint {
+    transport::endpoint(data_dir)
 }
-
-/// sockaddr_un holds 108 bytes on Linux (104 on macOS), NUL included.
-const MAX_SOCKET_PATH: usize = 100;
 
 /// Which launch this is.
 pub enum Claim {
     /// No tray process runs for this data directory: this one is it. Keep the lock for the
     /// process's lifetime; the listener is bound and private.
     Tray {
-        lock: std::fs::File,
-        listener: UnixListener,
+        lock: InstanceLock,
+        listener: Listener,
     },
     /// Another process holds the lock: it is the tray.
     AlreadyRunning,
@@ -124,6 +110,15 @@ pub enum ControlError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    #[error("cannot ask `repxp-cli run` to hand over: {0}")]
+    Store(#[from] repxp_engine::StoreError),
+    #[error(
+        "`repxp-cli run` (pid {pid}) syncs RepXP's data and did not hand over within {secs} s; \
+         stop it (`systemctl --user stop repxp-sync`, or Ctrl-C where it runs) and start RepXP again"
+    )]
+    RunnerStays { pid: u32, secs: u64 },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ControlError + '_ {
@@ -133,60 +128,90 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ControlError + '_ {
     }
 }
 
-/// Takes the tray role for `data_dir` if it is free.
+/// Takes the tray role for `data_dir` if it is free. A headless `repxp-cli run` holding it is
+/// asked to hand over: the rep's visible app wins.
 pub fn claim(data_dir: &Path) -> Result<Claim, ControlError> {
     std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
-    let lock_path = data_dir.join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io(&lock_path))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Ok(Claim::AlreadyRunning),
-        Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
-    }
-    // We hold the lock, so a socket file left here is from a process that died.
-    let sock = socket_path(data_dir);
-    let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock).map_err(io(&sock))?;
-    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).map_err(io(&sock))?;
-    listener.set_nonblocking(true).map_err(io(&sock))?;
+    let lock = match instance::try_claim(data_dir, Role::Tray)? {
+        Claimed::Mine(lock) => lock,
+        Claimed::Held(Some(Holder {
+            role: Role::Headless,
+            pid,
+        })) => take_over_from_runner(data_dir, pid)?,
+        Claimed::Held(_) => return Ok(Claim::AlreadyRunning),
+    };
+    let endpoint = endpoint(data_dir);
+    let listener = transport::bind(&endpoint).map_err(|source| ControlError::Io {
+        path: PathBuf::from(endpoint.to_string()),
+        source,
+    })?;
     Ok(Claim::Tray { lock, listener })
 }
 
-/// Connects to the running tray process, waiting up to 5 s for one that is still starting.
-pub fn connect(data_dir: &Path) -> Result<UnixStream, ControlError> {
-    let path = socket_path(data_dir);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match UnixStream::connect(&path) {
-            Ok(s) => return Ok(s),
-            Err(source) if Instant::now() >= deadline => {
-                return Err(ControlError::NoAnswer { path, source })
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
+/// How long a starting tray waits for `repxp-cli run` to finish its sync in flight and quit.
+const HANDOVER_WAIT: Duration = Duration::from_secs(40);
+
+/// Asks the runner through the database (it watches it; no signals, so the same on every OS) and
+/// waits for the lock.
+fn take_over_from_runner(data_dir: &Path, pid: u32) -> Result<InstanceLock, ControlError> {
+    tracing::info!(
+        pid,
+        "`repxp-cli run` syncs this data; asking it to hand over"
+    );
+    let mut store = repxp_engine::Store::open_dir(data_dir)?;
+    store.set_setting(Setting::HandoverTo, Some(&std::process::id().to_string()))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = data_dir.to_path_buf();
+    // The wait blocks in the kernel; after a timeout the thread is left behind and ends with us.
+    let waiter = std::thread::Builder::new()
+        .name("handover".into())
+        .spawn(move || {
+            let _ = tx.send(instance::claim_waiting(&dir, Role::Tray));
+        });
+    let got = waiter
+        .map_err(io(data_dir))
+        .map(|_| rx.recv_timeout(HANDOVER_WAIT));
+    if let Err(e) = store.set_setting(Setting::HandoverTo, None) {
+        tracing::warn!(error = %e, "cannot clear the handover request");
+    }
+    match got? {
+        Ok(lock) => Ok(lock?),
+        Err(_) => Err(ControlError::RunnerStays {
+            pid,
+            secs: HANDOVER_WAIT.as_secs(),
+        }),
     }
 }
 
+/// Connects to the running tray process, waiting up to 5 s for one that is still starting.
+pub async fn connect(data_dir: &Path) -> Result<ClientStream, ControlError> {
+    let endpoint = endpoint(data_dir);
+    transport::connect(&endpoint)
+        .await
+        .map_err(|source| ControlError::NoAnswer {
+            path: PathBuf::from(endpoint.to_string()),
+            source,
+        })
+}
+
 /// A second launch's whole job: ask the tray to show the panel, and wait for its "done".
-pub fn ask_to_open_panel(data_dir: &Path) -> Result<(), ControlError> {
-    let path = socket_path(data_dir);
+pub async fn ask_to_open_panel(data_dir: &Path) -> Result<(), ControlError> {
     let no_answer = |source| ControlError::NoAnswer {
-        path: path.clone(),
+        path: PathBuf::from(endpoint(data_dir).to_string()),
         source,
     };
-    let mut s = connect(data_dir)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(no_answer)?;
-    writeln!(s, "{}", line(&Request::OpenPanel)).map_err(no_answer)?;
+    let s = connect(data_dir).await?;
+    let (read, mut write) = tokio::io::split(s);
+    let ask = format!("{}\n", line(&Request::OpenPanel));
+    write.write_all(ask.as_bytes()).await.map_err(no_answer)?;
     let mut answer = String::new();
-    BufReader::new(s)
-        .read_line(&mut answer)
-        .map_err(no_answer)?;
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        BufReader::new(read).read_line(&mut answer),
+    )
+    .await
+    .map_err(|_| no_answer(std::io::ErrorKind::TimedOut.into()))?
+    .map_err(no_answer)?;
     Ok(())
 }
 
@@ -195,17 +220,16 @@ pub fn line<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|e| format!("{{\"error\":\"encode: {e}\"}}"))
 }
 
-/// Only processes of the user running the tray may use the socket (the file mode says so too;
-/// this holds even if the data directory's permissions are loose).
-pub fn same_user(peer_uid: u32) -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == peer_uid)
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
 
     #[test]
     fn only_one_launch_becomes_the_tray_and_the_lock_dies_with_it() {
@@ -216,11 +240,15 @@ mod tests {
             claim(dir.path()).expect("claim"),
             Claim::AlreadyRunning
         ));
-        let mode = std::fs::metadata(socket_path(dir.path()))
-            .expect("socket")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(endpoint(dir.path()).path())
+                .expect("socket")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         drop(first);
         // The socket file is still there (as after a crash); the next launch takes over.
         assert!(matches!(
@@ -229,8 +257,22 @@ mod tests {
         ));
     }
 
+    /// The tray side of one connection: reads one request, answers with `Focus`.
+    async fn answer_one(incoming: &mut transport::Incoming) -> (Request, bool) {
+        let (stream, same_user) = incoming.next().await.expect("accept");
+        let (read, mut write) = tokio::io::split(stream);
+        let mut got = String::new();
+        BufReader::new(read)
+            .read_line(&mut got)
+            .await
+            .expect("read");
+        let answer = format!("{}\n", line(&Push::Focus));
+        write.write_all(answer.as_bytes()).await.expect("answer");
+        (serde_json::from_str(&got).expect("json"), same_user)
+    }
+
     #[test]
-    fn a_second_launch_reaches_the_tray_over_the_socket() {
+    fn a_second_launch_reaches_the_tray_and_is_known_as_the_same_user() {
         let dir = tempfile::tempdir().expect("tempdir");
         let Claim::Tray {
             listener,
@@ -239,36 +281,85 @@ mod tests {
         else {
             panic!("first claim is the tray");
         };
-        listener.set_nonblocking(false).expect("blocking");
-        let server = std::thread::spawn(move || {
-            let (s, _) = listener.accept().expect("accept");
-            let mut got = String::new();
-            BufReader::new(&s).read_line(&mut got).expect("read");
-            writeln!(&s, "{}", line(&Push::Focus)).expect("answer");
-            got
+        runtime().block_on(async {
+            let mut incoming = listener.incoming().expect("incoming");
+            let (asked, answered) =
+                tokio::join!(ask_to_open_panel(dir.path()), answer_one(&mut incoming));
+            asked.expect("ask");
+            assert_eq!(answered, (Request::OpenPanel, true));
         });
-        ask_to_open_panel(dir.path()).expect("ask");
-        let got: Request = serde_json::from_str(&server.join().expect("join")).expect("json");
-        assert_eq!(got, Request::OpenPanel);
     }
 
+    #[test]
+    fn a_launch_with_no_tray_says_so_after_waiting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = runtime()
+            .block_on(ask_to_open_panel(dir.path()))
+            .expect_err("nobody listens");
+        assert!(matches!(err, ControlError::NoAnswer { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
     #[test]
     fn a_data_directory_too_deep_for_a_socket_address_still_gets_one() {
         let base = tempfile::tempdir().expect("tempdir");
         let deep = base.path().join("d".repeat(60)).join("e".repeat(60));
-        let path = socket_path(&deep);
-        assert!(path.as_os_str().len() < MAX_SOCKET_PATH + 40, "{path:?}");
-        assert_eq!(path, socket_path(&deep), "stable");
-        assert_ne!(path, socket_path(&base.path().join("f".repeat(120))));
+        let path = endpoint(&deep);
+        assert!(
+            path.path().as_os_str().len() < transport::MAX_SOCKET_PATH + 40,
+            "{path}"
+        );
+        assert_eq!(path, endpoint(&deep), "stable");
+        assert_ne!(path, endpoint(&base.path().join("f".repeat(120))));
         let Claim::Tray {
             lock: _lock,
-            listener: _listener,
+            listener,
         } = claim(&deep).expect("claim")
         else {
             panic!("first claim is the tray");
         };
-        assert!(connect(&deep).is_ok(), "reachable at {path:?}");
-        let _ = std::fs::remove_file(&path);
+        runtime().block_on(async {
+            let _incoming = listener.incoming().expect("incoming");
+            assert!(connect(&deep).await.is_ok(), "reachable at {path}");
+        });
+        let _ = std::fs::remove_file(path.path());
+    }
+
+    /// A process of another user that reaches the socket anyway (here the file mode is opened
+    /// on purpose) is refused by the peer check. Needs root to start that process, as CI is.
+    #[cfg(unix)]
+    #[test]
+    fn another_users_connection_is_refused() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        if std::fs::metadata(dir.path()).expect("dir").uid() != 0 {
+            return eprintln!("skipped: starting a process as another user needs root");
+        }
+        let Claim::Tray {
+            lock: _lock,
+            listener,
+        } = claim(dir.path()).expect("claim")
+        else {
+            panic!("first claim is the tray");
+        };
+        let sock = endpoint(dir.path());
+        for p in [dir.path(), sock.path()] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        }
+        runtime().block_on(async {
+            let mut incoming = listener.incoming().expect("incoming");
+            let mut nobody = std::process::Command::new("python3")
+                .args(["-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.recv(1)"])
+                .arg(sock.path())
+                .uid(65534)
+                .spawn()
+                .expect("python3 as nobody");
+            let (_stream, same_user) = incoming.next().await.expect("accept");
+            assert!(!same_user, "a process of uid 65534 passed the peer check");
+            let _ = nobody.kill();
+            let _ = nobody.wait();
+        });
     }
 
     #[test]
@@ -293,8 +384,5 @@ mod tests {
             serde_json::from_str::<Push>(&line(&reply)).expect("json"),
             reply
         );
-        assert!(same_user(
-            std::fs::metadata("/proc/self").expect("proc").uid()
-        ));
     }
 }
