@@ -7,17 +7,22 @@ BUILD_PKGS := build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libd
 # Tests: a virtual display, a private session bus, an unlockable keyring, WebDriver for the real webview.
 TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring notification-daemon libsecret-tools iproute2
 
+# check-platforms: Debian's Rust builds std for any target; mingw for Windows C; zig (PyPI) for macOS C.
+PLATFORM_PKGS := rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64
+
 CARGO ?= cargo
 
-.PHONY: help deps deps-test run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui
+.PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui
 
 help:
 	@echo "make run      start the RepXP tray app (local-first; works with no Twenty configured)"
 	@echo "make test     install what tests need, then fmt, clippy and every test of the workspace"
+	@echo "make check-platforms  cargo check of the workspace for Windows and macOS, from Linux"
 	@echo "make test-faults  the crash/fault matrix, 1,000 cases (FAULT_CASES, FAULT_SEED)"
 	@echo "make test-fleet   1,000 reps sharing one key through an outage (FLEET_REPS)"
 	@echo "make bench    benchmarks, results for BENCHMARKS.md"
 	@echo "make package  build a .deb"
+	@echo "make test-fresh   the .deb and make run in a clean Debian 12 root (slow)"
 	@echo "make test-gui the panel end to end: real binary and webview under Xvfb, D-Bus, keyring"
 	@echo "make demo     the app against a local fake Twenty: watch XP sync, go offline, recover"
 
@@ -29,9 +34,17 @@ deps-test: deps
 
 run: deps
 	$(CARGO) build -p repxp
-	scripts/run-app.sh target/debug/repxp
+	scripts/run-app.sh $${CARGO_TARGET_DIR:-target}/debug/repxp
 
-test: deps-test lint test-rust test-gui
+test: deps-test lint check-platforms test-rust test-gui
+
+deps-platforms:
+	@scripts/apt-ensure.sh $(PLATFORM_PKGS)
+	@python3 -m ziglang version >/dev/null 2>&1 || python3 -m pip install -q ziglang
+
+# Every target a rep's laptop runs, type-checked with no warnings (scripts/check-platforms.sh).
+check-platforms: deps-platforms
+	scripts/check-platforms.sh x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin
 
 lint:
 	$(CARGO) fmt --all --check
@@ -67,6 +80,12 @@ bench-app: deps-test
 package: deps
 	npx --yes @tauri-apps/cli@^2 build --bundles deb \
 	  --config '{"productName":"repxp","bundle":{"linux":{"deb":{"desktopTemplate":"packaging/repxp.desktop.hbs"}}}}'
+
+# Fresh-machine claims in a clean Debian 12 root (debootstrap; scripts/fresh-machine-test.sh):
+# the .deb from `make package`, and `make run` with no desktop. Slow (a cold build): not in `test`.
+test-fresh: package
+	scripts/fresh-machine-test.sh deb
+	scripts/fresh-machine-test.sh make-run
 
 icons:
 	icons/generate.sh

@@ -7,4 +7,6 @@ if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$bin" "$@"
 fi
 echo "no DISPLAY: running RepXP in a virtual session (Xvfb); use a desktop session to see the tray" >&2
+# What that session needs (`make test` installs the same and more).
+"$(dirname "$0")/apt-ensure.sh" xvfb xauth dbus-daemon gnome-keyring
 exec "$(dirname "$0")/with-session.sh" "$bin" "$@"
