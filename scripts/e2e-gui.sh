@@ -177,6 +177,15 @@ boss_on_twenty() { curl -fsS "$url/__fake/state" | grep -q 'poison'; }
 wait_for 30 "Send again delivers it once Twenty takes it" boss_on_twenty
 wait_for 10 "nothing is held back any more" sh -c "[ \"\$('$app' status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"held\"])')\" = 0 ]"
 
+# A key replaced by `repxp connect` in another process reaches the running tray: a wrong key
+# stops the sync (auth), the right one, stored from the command line, starts it again by itself.
+echo wrong-key | "$app" connect --url "$url" --email e2e.rep@acme.test >/dev/null 2>&1 || true
+"$app" award 7 --source dialer >/dev/null
+wait_for 30 "a wrong key from the command line stops the tray's sync (auth)" \
+  sh -c "'$app' status --json | grep -q '\"last_error_kind\": *\"auth\"'"
+echo test-key | "$app" connect --url "$url" --email e2e.rep@acme.test >/dev/null 2>&1
+wait_for 30 "the right key from the command line reaches the running tray (1,307)" twenty_has 1307
+
 # Closing the panel (a window manager's close: WM_DELETE_WINDOW) ends the panel process and every
 # WebKit process with it: the tray process is left with no children.
 cc -O2 -o "$work/wm-close" "$root/bench/wm-close.c" -lX11
@@ -205,6 +214,25 @@ if [ -n "$icon" ]; then
 else
   bad "no tray icon in the tray host"
 fi
+
+# Sync without the tray: quit the tray, `repxp run` syncs headless and pushes an award; a tray
+# started later asks it to hand over (through the database), and it stops cleanly.
+kill "$tray"; wait "$tray" 2>/dev/null || true
+"$app" run >"$work/run.out" 2>"$work/run.err" &
+runner=$!
+pids+=($runner)
+wait_for 15 "repxp run syncs with no tray" grep -q "syncing" "$work/run.out"
+"$app" award 3 --source dialer >/dev/null
+wait_for 15 "with no tray, repxp run pushes the award (1,310)" twenty_has 1310
+"$app" 2>"$work/app2.log" &
+tray=$!
+pids+=($tray)
+wait_for 60 "a starting tray takes over from repxp run" grep -q "tray ready" "$work/app2.log"
+runner_rc=0; wait "$runner" || runner_rc=$?
+[ "$runner_rc" = 0 ] && grep -q "syncs this data from now on" "$work/run.err" &&
+  ok "repxp run hands over and exits 0" || bad "runner: rc=$runner_rc $(cat "$work/run.err")"
+"$app" award 4 --source dialer >/dev/null
+wait_for 15 "the tray syncs after the handover (1,314)" twenty_has 1314
 
 echo "e2e-gui: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
