@@ -122,6 +122,12 @@ impl AppState {
                 keychain_error: Some(format!("internal error: {e}")),
             });
         if let Ok(mut k) = self.key.lock() {
+            // One line when the keychain starts or stops answering (the panel shows it too).
+            if view.keychain_error.is_some() && view.keychain_error != k.keychain_error {
+                if let Some(e) = &view.keychain_error {
+                    tracing::warn!("{e}");
+                }
+            }
             *k = view;
         }
         self.kick();

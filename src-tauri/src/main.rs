@@ -76,7 +76,7 @@ fn main() -> ExitCode {
         match control::claim(&data_dir) {
             Ok(control::Claim::Tray { lock, listener }) => {
                 if let Some(warning) = desktop_check::tray_host_warning() {
-                    eprintln!("warning: {warning}");
+                    // stderr and the log file, like every warning.
                     tracing::warn!("{warning}");
                 }
                 app::run(data_dir, args.open_panel, context, lock, listener)
