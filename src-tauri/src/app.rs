@@ -246,21 +246,6 @@ async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, start
     }
 }
 
-/// The local award API (DESIGN §5b) for the dialer, alive as long as the app. Its writes reach
-/// the panel and the debounced push through the database watcher, like the CLI's.
-async fn serve_awards(data_dir: PathBuf) {
-    let started = match award_api::port_from_env() {
-        Ok(None) => return tracing::info!("award API off ({})", award_api::PORT_ENV),
-        Ok(Some(port)) => award_api::start(&data_dir, port).await,
-        Err(e) => Err(e),
-    };
-    match started {
-        // Holding the handle keeps it listening.
-        Ok(_api) => std::future::pending::<()>().await,
-        Err(e) => tracing::warn!(error = %e, "no award API; the CLI still records awards"),
-    }
-}
-
 /// Starts the tray app; returns when the rep quits. `lock` and `control` come from
 /// [`crate::control::claim`]: this process is the tray for `data_dir`.
 pub fn run(
@@ -336,7 +321,7 @@ pub fn run(
             tray::create(&handle, &first)?;
             tracing::info!(ms = started.elapsed().as_millis() as u64, "tray ready");
             tauri::async_runtime::spawn(refresher(handle.clone(), kicks, started));
-            tauri::async_runtime::spawn(serve_awards(data_dir.clone()));
+            tauri::async_runtime::spawn(award_api::serve_from_env(data_dir.clone()));
             tauri::async_runtime::spawn(panel_host::serve(handle.clone(), control));
             let key_handle = handle.clone();
             tauri::async_runtime::spawn(async move {

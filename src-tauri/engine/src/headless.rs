@@ -12,7 +12,7 @@
 //! kernel, and the award API waits in accept.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -186,7 +186,7 @@ async fn sync_until_stopped(data_dir: &Path, mut stop: Stop) -> Result<(), Headl
         kicks,
         handover,
     ));
-    let awards = tokio::spawn(serve_awards(data_dir.to_path_buf()));
+    let awards = tokio::spawn(award_api::serve_from_env(data_dir.to_path_buf()));
     tracing::info!(data_dir = %data_dir.display(), pid = std::process::id(), "headless sync running");
 
     tokio::select! {
@@ -303,21 +303,6 @@ async fn follow_local_changes(
             }
             Err(e) => tracing::warn!(error = %e, "cannot read the database after a change"),
         }
-    }
-}
-
-/// The local award API (DESIGN §5b), as the tray serves it; `REPXP_AWARD_PORT` decides. Its
-/// writes reach the scheduler through the database watcher, like the CLI's.
-async fn serve_awards(data_dir: PathBuf) {
-    let started = match award_api::port_from_env() {
-        Ok(None) => return tracing::info!("award API off ({})", award_api::PORT_ENV),
-        Ok(Some(port)) => award_api::start(&data_dir, port).await,
-        Err(e) => Err(e),
-    };
-    match started {
-        // Holding the handle keeps it listening; aborting this task stops it.
-        Ok(_api) => std::future::pending::<()>().await,
-        Err(e) => tracing::warn!(error = %e, "no award API; the CLI still records awards"),
     }
 }
 

@@ -61,3 +61,19 @@ pub enum AwardApiError {
     #[error(transparent)]
     Store(#[from] crate::StoreError),
 }
+
+/// Serves the award API as `REPXP_AWARD_PORT` says (the tray and `repxp-cli run` alike) until the
+/// task is dropped or aborted. Its writes reach the scheduler through the database watcher, like
+/// the CLI's. A failure to start is a warning: the CLI still records awards.
+pub async fn serve_from_env(data_dir: PathBuf) {
+    let started = match port_from_env() {
+        Ok(None) => return tracing::info!("award API off ({PORT_ENV})"),
+        Ok(Some(port)) => start(&data_dir, port).await,
+        Err(e) => Err(e),
+    };
+    match started {
+        // Holding the handle keeps it listening.
+        Ok(_api) => std::future::pending::<()>().await,
+        Err(e) => tracing::warn!(error = %e, "no award API; the CLI still records awards"),
+    }
+}
