@@ -1,10 +1,17 @@
 //! One sync as the CLI and the app run it: open the store, load the settings and key, sync,
 //! record the outcome where `status`, the tray and the panel read it.
+//!
+//! A sync makes blocking calls: SQLite statements (which may wait out `busy_timeout` behind
+//! another process's write) and the keychain (which may wait on an unlock prompt). None of them
+//! may stall the caller's runtime (the tray's, shared with its menu, panel relay and award API),
+//! so every sync of a service runs on that service's own thread, on a small runtime of its own
+//! that also keeps the HTTP connections alive between syncs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::config::{self, ConfigError};
@@ -27,7 +34,17 @@ pub type KeyLoader = fn() -> KeyRead;
 /// retries) and leaves the read running for the next sync to pick up.
 const KEYCHAIN_WAIT: Duration = Duration::from_secs(10);
 
+/// Syncs on a thread of its own (see the module doc); cheap to hold while idle: the thread sleeps
+/// in `recv` until the next sync.
 pub struct SyncService {
+    /// Until the first sync: the settings the builder methods change.
+    core: Option<SyncCore>,
+    thread: Option<std::sync::mpsc::Sender<Job>>,
+}
+
+type Job = (Mode, oneshot::Sender<Result<SyncReport, Failure>>);
+
+struct SyncCore {
     data_dir: PathBuf,
     timeouts: Timeouts,
     /// Reused while URL and key stay the same, so connections are kept alive between syncs.
@@ -42,6 +59,56 @@ pub struct SyncService {
 impl SyncService {
     /// `REPXP_HTTP_TIMEOUT_MS`, if set, bounds each request (slow links, tests); default 20 s.
     pub fn new(data_dir: PathBuf) -> SyncService {
+        SyncService {
+            core: Some(SyncCore::new(data_dir)),
+            thread: None,
+        }
+    }
+
+    pub fn with_timeouts(mut self, t: Timeouts) -> SyncService {
+        if let Some(core) = self.core.as_mut() {
+            core.timeouts = t;
+        }
+        self
+    }
+
+    /// Another key source and wait (tests: a keychain that blocks like a locked one).
+    pub fn with_key_loader(mut self, load_key: KeyLoader, wait: Duration) -> SyncService {
+        if let Some(core) = self.core.as_mut() {
+            core.load_key = load_key;
+            core.keychain_wait = wait;
+        }
+        self
+    }
+
+    /// Runs one sync on the service's thread and records its outcome in the store.
+    pub async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
+        let gone = || Failure {
+            kind: "interrupted".into(),
+            message: "internal error: the sync thread ended".into(),
+            transient: true,
+            retry_after: None,
+        };
+        let jobs = match (&self.thread, self.core.take()) {
+            (Some(jobs), _) => jobs.clone(),
+            (None, Some(core)) => {
+                let jobs = core.spawn_thread().map_err(|e| Failure {
+                    message: format!("internal error: cannot start the sync thread: {e}"),
+                    ..gone()
+                })?;
+                self.thread = Some(jobs.clone());
+                jobs
+            }
+            (None, None) => return Err(gone()),
+        };
+        let (reply, answer) = oneshot::channel();
+        jobs.send((mode, reply)).map_err(|_| gone())?;
+        answer.await.unwrap_or_else(|_| Err(gone()))
+    }
+}
+
+impl SyncCore {
+    fn new(data_dir: PathBuf) -> SyncCore {
         let mut timeouts = Timeouts::default();
         if let Some(ms) = std::env::var("REPXP_HTTP_TIMEOUT_MS")
             .ok()
@@ -51,7 +118,7 @@ impl SyncService {
             timeouts.request = std::time::Duration::from_millis(ms);
             timeouts.connect = timeouts.connect.min(timeouts.request);
         }
-        SyncService {
+        SyncCore {
             data_dir,
             timeouts,
             client: None,
@@ -61,11 +128,22 @@ impl SyncService {
         }
     }
 
-    /// Another key source and wait (tests: a keychain that blocks like a locked one).
-    pub fn with_key_loader(mut self, load_key: KeyLoader, wait: Duration) -> SyncService {
-        self.load_key = load_key;
-        self.keychain_wait = wait;
-        self
+    /// The thread that runs every sync of one service, one at a time, until the service is
+    /// dropped. A keychain read left waiting is not waited for at the end.
+    fn spawn_thread(mut self) -> std::io::Result<std::sync::mpsc::Sender<Job>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("repxp-sync".into())
+            .spawn(move || {
+                while let Ok((mode, reply)) = queue.recv() {
+                    let _ = reply.send(rt.block_on(self.sync(mode)));
+                }
+                rt.shutdown_background();
+            })?;
+        Ok(jobs)
     }
 
     /// The key, read on a blocking thread (never on the runtime's workers), waiting at most
@@ -88,11 +166,6 @@ impl SyncService {
         }
     }
 
-    pub fn with_timeouts(mut self, t: Timeouts) -> SyncService {
-        self.timeouts = t;
-        self
-    }
-
     fn client(&mut self, cfg: &config::SyncConfig) -> Result<Arc<TwentyClient>, Failure> {
         if let Some((url, key, c)) = &self.client {
             if url == &cfg.target.url && key == cfg.key.expose() {
@@ -111,8 +184,7 @@ impl SyncService {
         Ok(c)
     }
 
-    /// Runs one sync and records its outcome in the store.
-    pub async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
+    async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
         let mut store =
             Store::open_dir(&self.data_dir).map_err(|e| failure_of(&SyncError::Store(e)))?;
         let cfg = match config::target(&store) {
@@ -214,6 +286,44 @@ mod tests {
             open = cv.wait(open).map_err(|_| SecretError::NotAnswering)?;
         }
         Ok(ApiKey::new("k-test").map(|k| (k, KeySource::Keychain)))
+    }
+
+    /// Another process holds the database's write lock: the sync waits on SQLite's busy timeout,
+    /// on its own thread. The caller's single-threaded runtime keeps running meanwhile.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sync_waiting_on_the_database_does_not_stall_the_callers_runtime() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut other = Store::open_dir(dir.path()).expect("open");
+        other
+            .set_setting(Setting::TwentyUrl, Some("http://127.0.0.1:9"))
+            .expect("url");
+        other
+            .set_setting(Setting::RepEmail, Some("ana@acme.com"))
+            .expect("email");
+        let writer = rusqlite::Connection::open(dir.path().join(crate::store::DB_FILE))
+            .expect("second connection");
+        writer
+            .execute_batch("BEGIN EXCLUSIVE")
+            .expect("hold the write lock");
+        let mut service = SyncService::new(dir.path().to_path_buf()).with_key_loader(
+            || Ok(ApiKey::new("k").map(|k| (k, KeySource::Keychain))),
+            Duration::from_secs(1),
+        );
+        let sync = tokio::spawn(async move { service.sync(Mode::Both).await });
+        let mut ticks = 0;
+        while !sync.is_finished() && ticks < 20 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            ticks += 1;
+        }
+        assert!(
+            ticks >= 20,
+            "the caller's runtime ran only {ticks} ticks while the sync waited"
+        );
+        assert!(!sync.is_finished(), "the sync did not wait for the lock");
+        writer.execute_batch("ROLLBACK").expect("release");
+        let _ = tokio::time::timeout(Duration::from_secs(30), sync)
+            .await
+            .expect("the sync ends");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
