@@ -12,7 +12,7 @@ repo=$PWD
 what=${1:?usage: fresh-machine-test.sh deb|make-run}
 tool=../shared/tools/fresh-root.sh
 [ -x "$tool" ] || { echo "needs $tool (a debootstrap wrapper)" >&2; exit 2; }
-root=${FRESH_ROOT:-$(mktemp -d /tmp/repxp-fresh.XXXXXX)}
+root=${FRESH_ROOT:-$(mktemp -d /tmp/fresh-root.XXXXXX)}
 [ -n "${FRESH_ROOT:-}" ] || trap 'rm -rf --one-file-system "$root"' EXIT
 passed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
@@ -49,14 +49,14 @@ deb)
   ;;
 make-run)
   # A newcomer's machine: git and make, Rust from rustup (bound from this machine), a clean clone.
-  git clone -q "$repo" "$root/src/repxp"
+  git clone -q "$repo" "$root/src/app"
   mkdir -p "$root/root/.cargo" "$root/root/.rustup" "$root/cache"
   cache=${FRESH_CACHE:-/work/fresh-target}
   mkdir -p "$cache"
   "$tool" run "$root" --bind "$HOME/.cargo:/root/.cargo" --bind "$HOME/.rustup:/root/.rustup" \
     --bind "$cache:/cache" -- 'export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq --no-install-recommends make ca-certificates >/dev/null
-    cd /src/repxp && unset DISPLAY WAYLAND_DISPLAY
+    cd /src/app && unset DISPLAY WAYLAND_DISPLAY
     CARGO_TARGET_DIR=/cache timeout 3000 make run > /tmp/make-run.log 2>&1 &
     for i in $(seq 3000); do grep -q "tray ready" /tmp/make-run.log 2>/dev/null && break; kill -0 $! 2>/dev/null || break; sleep 1; done
     pkill -f "target/debug/repxp|/cache/debug/repxp" || true; wait || true'
