@@ -59,7 +59,7 @@ make-run)
     cd /src/app && unset DISPLAY WAYLAND_DISPLAY
     CARGO_TARGET_DIR=/cache timeout 3000 make run > /tmp/make-run.log 2>&1 &
     for i in $(seq 3000); do grep -q "tray ready" /tmp/make-run.log 2>/dev/null && break; kill -0 $! 2>/dev/null || break; sleep 1; done
-    pkill -f "target/debug/repxp|/cache/debug/repxp" || true; wait || true'
+    pkill -x repxp || true; wait || true'
   grep -q "tray ready" "$root/tmp/make-run.log" &&
     ok "make run on a fresh machine with no desktop reaches \"tray ready\" ($(grep -c "^installing" "$root/tmp/make-run.log") install steps)" ||
     { tail -30 "$root/tmp/make-run.log"; fail "make run did not reach tray ready"; }
