@@ -53,21 +53,21 @@ lint:
 # Tests run inside a private session (Xvfb, D-Bus, unlocked keyring) that the script starts and stops.
 test-rust:
 	scripts/with-session.sh $(CARGO) test --workspace --all-targets -- --skip fault_matrix
-	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test -p repxp-engine --test fault_matrix -- --nocapture
+	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test -p repxp-cli --test fault_matrix -- --nocapture
 	# The other-writer cases again against a legacy Twenty (docs/twenty-api.md, "Versions").
-	FAKE_TWENTY_VERSION=legacy $(CARGO) test -p repxp-engine --test other_writers
+	FAKE_TWENTY_VERSION=legacy $(CARGO) test -p repxp-cli --test other_writers
 
 # Fleet simulation: FLEET_REPS engines (default 1000) sharing one key and one rate limit.
 test-fleet: deps-test
-	FLEET_REPS=$${FLEET_REPS:-1000} FLEET_MINUTE_MS=$${FLEET_MINUTE_MS:-3000} $(CARGO) test -p repxp-tests --test fleet -- --nocapture
+	FLEET_REPS=$${FLEET_REPS:-1000} FLEET_MINUTE_MS=$${FLEET_MINUTE_MS:-3000} $(CARGO) test -p repxp-fake-twenty --test fleet -- --nocapture
 
 # The full crash/fault matrix: FAULT_CASES (default 1000), FAULT_SEED (default random, printed).
 test-faults: deps-test
-	FAULT_CASES=$${FAULT_CASES:-1000} $(CARGO) test -p repxp-engine --test fault_matrix -- --nocapture
+	FAULT_CASES=$${FAULT_CASES:-1000} $(CARGO) test -p repxp-cli --test fault_matrix -- --nocapture
 
 bench: deps
 	$(CARGO) bench -p repxp-engine --bench award
-	$(CARGO) bench -p repxp-tests --bench flush
+	$(CARGO) bench -p repxp-fake-twenty --bench flush
 
 # The desktop app's memory, CPU, wakeups, start time and size beside a bare Tauri tray app built
 # with the same release profile (bench/baseline-tray); it builds what is missing (~25 min cold).
@@ -92,13 +92,13 @@ icons:
 
 # The app against fake-twenty on a random loopback port, in a temp data dir (scripts/demo.sh).
 demo: deps
-	$(CARGO) build -p repxp-tests --bin fake-twenty
+	$(CARGO) build -p repxp-fake-twenty --bin fake-twenty
 	$(CARGO) build -p repxp
 	scripts/demo.sh target/debug/repxp target/debug/fake-twenty
 
 # The real binary and webview, driven with X input; screenshots to docs/screenshots/ (scripts/e2e-gui.sh).
 test-gui: deps-test
 	@scripts/apt-ensure.sh xdotool imagemagick curl python3 libx11-dev procps trayer x11-utils
-	$(CARGO) build -p repxp-tests --bin fake-twenty
+	$(CARGO) build -p repxp-fake-twenty --bin fake-twenty
 	$(CARGO) build -p repxp
 	scripts/with-session.sh scripts/e2e-gui.sh

@@ -5,7 +5,8 @@
 #             Xvfb; without a display it says so in one line; the systemd user unit is installed.
 #   make-run  `make run` from a clean clone with no desktop: installs what it needs, builds, and
 #             reaches "tray ready" in its virtual session.
-# Usage: scripts/fresh-machine-test.sh deb|make-run   (FRESH_ROOT=DIR keeps the root for a look)
+# Usage: scripts/fresh-machine-test.sh deb|make-run   (FRESH_ROOT=DIR keeps the root for a look;
+# FRESH_REV=commit tests that commit instead of HEAD)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -50,6 +51,8 @@ deb)
 make-run)
   # A newcomer's machine: git and make, Rust from rustup (bound from this machine), a clean clone.
   git clone -q "$repo" "$root/src/app"
+  # FRESH_REV: another commit than HEAD (e.g. to check one while HEAD is being worked on).
+  [ -z "${FRESH_REV:-}" ] || git -C "$root/src/app" checkout -q "$FRESH_REV"
   mkdir -p "$root/root/.cargo" "$root/root/.rustup" "$root/cache"
   cache=${FRESH_CACHE:-/work/fresh-target}
   mkdir -p "$cache"

@@ -8,6 +8,9 @@
 //! POST /v1/awards        Authorization: Bearer <secret>   body: one event as for `repxp-cli stream`
 //! GET  /v1/progression   Authorization: Bearer <secret>
 //! ```
+//!
+//! A crate of its own so the engine stays free of an HTTP server: the tray (`repxp`) and
+//! `repxp-cli run` both serve it with [`serve_from_env`].
 
 mod secret;
 mod server;
@@ -59,7 +62,7 @@ pub enum AwardApiError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Store(#[from] crate::StoreError),
+    Store(#[from] repxp_engine::StoreError),
 }
 
 /// Serves the award API as `REPXP_AWARD_PORT` says (the tray and `repxp-cli run` alike) until the

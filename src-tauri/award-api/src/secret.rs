@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::AwardApiError;
+use crate::AwardApiError;
 
 /// Inside the data directory.
 pub const SECRET_FILE: &str = "award-api.secret";
@@ -84,7 +84,7 @@ fn private(_path: &Path) -> Result<bool, AwardApiError> {
 
 /// Writes `text` to `path` readable by this user only, replacing it atomically, so a reader never
 /// sees half a secret and the file is never briefly readable by others.
-pub(super) fn write_private(path: &Path, text: &str) -> Result<(), AwardApiError> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), AwardApiError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let err = |p: &Path| {
         let p: PathBuf = p.to_path_buf();

@@ -13,12 +13,13 @@ use axum::Router;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::secret::{load_or_create_secret, write_private, Secret};
-use super::AwardApiError;
-use crate::event_input::{EventInput, EventInputError};
-use crate::record::Recorded;
-use crate::view::Progression;
-use crate::{Store, StoreError};
+use repxp_engine::event_input::{EventInput, EventInputError};
+use repxp_engine::intake::Intake;
+use repxp_engine::progression::Progression;
+use repxp_engine::{Store, StoreError};
+
+use crate::secret::{load_or_create_secret, write_private, Secret};
+use crate::AwardApiError;
 
 /// Inside the data directory: `{"url": "http://127.0.0.1:PORT"}` once the app listens, so a tool
 /// finds the port even when the default one was taken.
@@ -185,17 +186,17 @@ async fn award(
     let done = tokio::task::spawn_blocking(move || record(&shared, &input)).await;
     match done {
         Ok(Ok((rec, view))) => {
-            tracing::info!(id = %rec.id(), new = matches!(rec, Recorded::New(_)), "award via the local API");
+            tracing::info!(id = %rec.id(), new = matches!(rec, Intake::New(_)), "award via the local API");
             let status = match rec {
-                Recorded::New(_) => StatusCode::CREATED,
-                Recorded::AlreadyRecorded(_) => StatusCode::OK,
+                Intake::New(_) => StatusCode::CREATED,
+                Intake::Duplicate(_) => StatusCode::OK,
             };
             (
                 status,
                 axum::Json(json!({
                     "ok": true,
                     "id": rec.id().to_string(),
-                    "new": matches!(rec, Recorded::New(_)),
+                    "new": matches!(rec, Intake::New(_)),
                     "xp": view.xp,
                     "level": view.level.level,
                     "pending": view.pending,
@@ -234,7 +235,7 @@ async fn progression(
 
 type Failure = (StatusCode, String);
 
-fn record(shared: &Shared, input: &EventInput) -> Result<(Recorded, Progression), Failure> {
+fn record(shared: &Shared, input: &EventInput) -> Result<(Intake, Progression), Failure> {
     let mut store = lock(shared)?;
     let rec = store
         .record(&input.progress, input.id, input.at)

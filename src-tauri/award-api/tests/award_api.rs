@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::Path;
 
-use repxp_engine::award_api::{self, AwardApi, AwardApiError};
+use repxp_award_api::{self as award_api, AwardApi, AwardApiError};
 use repxp_engine::Store;
 use serde_json::{json, Value};
 

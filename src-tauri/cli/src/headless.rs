@@ -5,8 +5,8 @@
 //! It runs what the tray runs minus the display: the sync scheduler (a push ~2 s after an award,
 //! a pull every 5 minutes, backoff), the network watch, the local award API, and the database
 //! watcher that turns another process's award into a push. One process per data directory runs
-//! the scheduler ([`crate::instance`]): while the tray holds the data, this waits and takes over
-//! when the tray quits.
+//! the scheduler ([`repxp_engine::instance`]): while the tray holds the data, this waits and takes
+//! over when the tray quits.
 //!
 //! Idle, nothing polls: the scheduler sleeps until its next deadline, the watchers block in the
 //! kernel, and the award API waits in accept.
@@ -17,12 +17,13 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::instance::{self, Claimed, Holder, InstanceError, InstanceLock, Role};
-use crate::settings::Setting;
-use crate::sync::config::{self, Target};
-use crate::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
-use crate::sync::service::SyncService;
-use crate::{award_api, db_watch, logging, netwatch, Store, StoreError};
+use repxp_award_api as award_api;
+use repxp_engine::instance::{self, Claimed, Holder, InstanceError, InstanceLock, Role};
+use repxp_engine::settings::Setting;
+use repxp_engine::sync::config::{self, Target};
+use repxp_engine::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
+use repxp_engine::sync::service::SyncService;
+use repxp_engine::{db_watch, logging, netwatch, Store, StoreError};
 
 /// What `run` prints to stderr while the tray app holds the data directory.
 pub const WAITING_FOR_TRAY: &str =
@@ -80,7 +81,7 @@ pub fn waiting_line(holder: Option<&Holder>) -> String {
 pub fn run(data_dir: &Path, out: &mut dyn Write) -> Result<(), HeadlessError> {
     // `repxp-cli` has set logging up already (then this does nothing); the desktop binary's
     // `repxp run` has not.
-    let _ = logging::init(data_dir, "info");
+    let _ = logging::init(data_dir, logging::Role::Run, "info");
     // Two workers: the award API and the database watcher keep answering while a sync is busy.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -355,6 +356,8 @@ impl Stop {
 
 #[cfg(test)]
 mod tests {
+    use repxp_engine::Progress;
+
     use super::*;
 
     fn state(newest: Option<&str>, paused: bool, connected: bool) -> LocalState {
@@ -452,7 +455,7 @@ mod tests {
         assert_eq!(empty.newest_event, None);
         assert!(!empty.paused);
         let id = store
-            .record(&crate::Progress::xp(40, None).expect("valid"), None, None)
+            .record(&Progress::xp(40, None).expect("valid"), None, None)
             .expect("record")
             .id()
             .to_string();

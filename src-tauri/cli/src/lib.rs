@@ -1,185 +1,32 @@
 //! The command line (DESIGN.md §5). `repxp-cli` runs it; the desktop `repxp` binary accepts the
 //! same subcommands. Scripts and the dialer depend on it: keep it stable.
+//!
+//! This root dispatches a subcommand and holds those that only touch the local store. Its modules
+//! form a tree: `args` (what clap parses), `remote` (`sync`, `connect`, `doctor`: the commands
+//! that talk to Twenty), [`headless`] (`run`), and `error`, the one error type all of them return.
+
+mod args;
+mod error;
+pub mod headless;
+mod remote;
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use repxp_engine::display::{relative, thousands};
+use repxp_engine::error::StoreError;
+use repxp_engine::event_input::{EventInput, EventInputError};
+use repxp_engine::intake::Intake;
+use repxp_engine::model::Progress;
+use repxp_engine::outbox::{ParkedKind, QueuedEvent};
+use repxp_engine::progression::Progression;
+use repxp_engine::store::Store;
+use repxp_engine::sync::Mode;
+use repxp_engine::sync_status::{Attention, SyncHistory, SyncState};
+use repxp_engine::{paths, timefmt};
 use serde::Serialize;
 
-use crate::display::{relative, thousands};
-use crate::error::{StoreError, ValidationError};
-use crate::event_input::{EventInput, EventInputError};
-use crate::model::{EventId, Progress};
-use crate::outbox::{ParkedKind, QueuedEvent};
-use crate::record::Recorded;
-use crate::store::Store;
-use crate::sync::Mode;
-use crate::sync_status::{Attention, SyncRecord, SyncState};
-use crate::view::Progression;
-use crate::{paths, timefmt};
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "repxp-cli",
-    version,
-    about = "RepXP: a sales rep's progression, synced with Twenty CRM"
-)]
-pub struct Cli {
-    /// Data directory (default: $REPXP_DATA_DIR, else the OS data directory).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum Command {
-    /// XP, level, queue depth, last sync and sync state.
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Record XP (idempotent on --id).
-    Award {
-        #[arg(value_parser = parse_xp, value_name = "XP", allow_hyphen_values = true)]
-        xp: i64,
-        /// Where the XP comes from (dialer, academy, …).
-        #[arg(long)]
-        source: Option<String>,
-        #[command(flatten)]
-        event: EventArgs,
-    },
-    /// Record a defeated boss.
-    Boss {
-        boss_id: String,
-        #[command(flatten)]
-        event: EventArgs,
-    },
-    /// Record a passed exam.
-    Exam {
-        exam_id: String,
-        /// Score from 0 to 100.
-        #[arg(long, value_parser = parse_number)]
-        score: Option<f64>,
-        #[command(flatten)]
-        event: EventArgs,
-    },
-    /// Record an efficiency metric's current value.
-    Metric {
-        name: String,
-        #[arg(value_parser = parse_number, allow_hyphen_values = true)]
-        value: f64,
-        #[command(flatten)]
-        event: EventArgs,
-    },
-    /// Record many events from stdin, one JSON object a line (for the dialer): each line is
-    /// answered with one JSON line once it is durable, so a caller knows exactly what landed.
-    /// Lines: {"kind":"xp","amount":50,"source":"dialer","id":"<uuid>"}, {"kind":"boss","boss_id":".."},
-    /// {"kind":"exam","exam_id":"..","score":90}, {"kind":"metric","name":"..","value":0.4}.
-    Stream,
-    /// Sync with Twenty now; exit 0 when in sync, non-zero with a one-line reason.
-    Sync {
-        /// Only push queued events.
-        #[arg(long, conflicts_with = "pull")]
-        push: bool,
-        /// Only pull the record from Twenty.
-        #[arg(long)]
-        pull: bool,
-    },
-    /// Events waiting for Twenty, oldest first, then those held back with the reason.
-    Queue {
-        #[arg(long)]
-        json: bool,
-        /// Show at most this many.
-        #[arg(long, default_value_t = 1000)]
-        limit: usize,
-    },
-    /// Save the Twenty URL and rep email; the API key is read from stdin into the OS keychain.
-    Connect {
-        #[arg(long)]
-        url: String,
-        #[arg(long)]
-        email: String,
-    },
-    /// Check the database, keychain, Twenty (version, key, permissions, schema, the rep's
-    /// record). Changes nothing in Twenty unless --fix is given.
-    Doctor {
-        /// Create the Rep progressions object and the fields that are missing (needs a key whose
-        /// role may change the data model).
-        #[arg(long)]
-        fix: bool,
-    },
-    /// Sync without the tray app (a server, a rep who quit the tray) until Ctrl-C or SIGTERM:
-    /// pushes awards from any process ~2 s after they are recorded, pulls every 5 minutes, serves
-    /// the award API. While the tray app runs for the same data, waits for it to quit.
-    Run,
-    /// Send again events held back (refused by Twenty, "may already be on Twenty", or earned
-    /// under an earlier email whose record cannot be reached: those go to the current one): the
-    /// given event ids, or all of them.
-    Retry {
-        #[arg(value_name = "ID")]
-        ids: Vec<String>,
-    },
-    /// Drop held-back events for good (only those refused by Twenty or "may already be on
-    /// Twenty"): the given event ids, or --all.
-    Discard {
-        #[arg(value_name = "ID", required_unless_present = "all")]
-        ids: Vec<String>,
-        #[arg(long)]
-        all: bool,
-    },
-}
-
-/// Options every recording command takes.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EventArgs {
-    /// Event id (UUID) that makes a retried call count once.
-    #[arg(long, value_parser = parse_event_id)]
-    pub id: Option<EventId>,
-    /// When it happened (RFC 3339); default now.
-    #[arg(long, value_parser = parse_time)]
-    pub at: Option<time::OffsetDateTime>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-fn parse_xp(s: &str) -> Result<i64, ValidationError> {
-    Progress::parse_xp_amount(s)
-}
-
-fn parse_number(s: &str) -> Result<f64, String> {
-    s.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| format!("{s:?} is not a finite number"))
-}
-
-fn parse_event_id(s: &str) -> Result<EventId, ValidationError> {
-    EventId::parse(s)
-}
-
-fn parse_time(s: &str) -> Result<time::OffsetDateTime, ValidationError> {
-    timefmt::parse(s)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error("{0}")]
-    Sync(String),
-    #[error("cannot write output: {0}")]
-    Output(#[from] std::io::Error),
-    #[error("cannot encode JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error(transparent)]
-    Headless(#[from] crate::headless::HeadlessError),
-}
+pub use args::{Cli, Command, EventArgs};
+pub use error::CliError;
 
 /// `status --json`, documented in the README. Add fields; never rename or remove one.
 #[derive(Debug, Serialize)]
@@ -187,7 +34,7 @@ pub struct StatusReport {
     #[serde(flatten)]
     pub progression: Progression,
     pub state: SyncState,
-    pub sync: SyncRecord,
+    pub sync: SyncHistory,
     /// What the rep or their Twenty admin should know (duplicates, unreadable fields, held
     /// events), worst first; empty when all is well.
     pub attention: Vec<Attention>,
@@ -232,20 +79,20 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
                 (_, true) => Mode::PullOnly,
                 _ => Mode::Both,
             };
-            crate::cli_sync::sync(&dir, mode, out)
+            remote::sync(&dir, mode, out)
         }
         Command::Connect { url, email } => {
-            crate::cli_sync::connect(&mut store, &url, &email, &mut std::io::stdin().lock(), out)
+            remote::connect(&mut store, &url, &email, &mut std::io::stdin().lock(), out)
         }
-        Command::Doctor { fix } => crate::cli_sync::doctor(&mut store, fix, out),
+        Command::Doctor { fix } => remote::doctor(&mut store, fix, out),
         Command::Run => {
             // The runner keeps its own connections; this one would only sit open for hours.
             drop(store);
-            Ok(crate::headless::run(&dir, out)?)
+            Ok(headless::run(&dir, out)?)
         }
         Command::Retry { ids } => {
             let mut n = store.release(&[ParkedKind::Rejected, ParkedKind::Unverified], &ids)?;
-            if let Some(current) = crate::sync::config::current_identity(&store)? {
+            if let Some(current) = repxp_engine::sync::config::current_identity(&store)? {
                 n += store.move_to_identity(&current, None, &ids)?;
             }
             if n == 0 {
@@ -286,7 +133,7 @@ fn record(
         }
         let o = Out {
             id: res.id().to_string(),
-            new: matches!(res, Recorded::New(_)),
+            new: matches!(res, Intake::New(_)),
             progression: &view,
         };
         writeln!(out, "{}", serde_json::to_string(&o)?)?;
@@ -306,8 +153,8 @@ fn record(
         Progress::Metric { name, value } => format!("metric {name} = {value}"),
     };
     let verb = match res {
-        Recorded::New(_) => "recorded",
-        Recorded::AlreadyRecorded(_) => "already recorded",
+        Intake::New(_) => "recorded",
+        Intake::Duplicate(_) => "already recorded",
     };
     writeln!(
         out,
@@ -320,7 +167,7 @@ fn record(
     Ok(())
 }
 
-fn stream_one(store: &mut Store, line: &str) -> Result<Recorded, CliError> {
+fn stream_one(store: &mut Store, line: &str) -> Result<Intake, CliError> {
     let e = EventInput::from_json(line).map_err(|e| match e {
         EventInputError::Json(e) => CliError::Sync(format!("not a valid event line: {e}")),
         EventInputError::Invalid(e) => CliError::Invalid(e),
@@ -346,7 +193,7 @@ fn stream(
         }
         let answer = match stream_one(store, &line) {
             Ok(r) => {
-                serde_json::json!({"ok": true, "id": r.id().to_string(), "new": matches!(r, Recorded::New(_))})
+                serde_json::json!({"ok": true, "id": r.id().to_string(), "new": matches!(r, Intake::New(_))})
             }
             Err(CliError::Store(
                 e @ (StoreError::Corrupt { .. }
@@ -368,7 +215,7 @@ fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError
     let state = store.sync_state(configured, progression.pending)?;
     let report = StatusReport {
         state,
-        sync: store.sync_record()?,
+        sync: store.sync_history()?,
         attention: store.attention()?,
         record_id: store.snapshot()?.remote_id,
         data_file: store.path().display().to_string(),

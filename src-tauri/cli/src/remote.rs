@@ -3,18 +3,19 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use crate::cli::CliError;
-use crate::display::thousands;
-use crate::secrets::{self, ApiKey, KeySource};
-use crate::settings::Setting;
-use crate::store::{supported_schema_version, Store};
-use crate::sync::config;
-use crate::sync::service::SyncService;
-use crate::sync::Mode;
-use crate::twenty::client::{check_rep_email, EmailField, OBJECT_PLURAL};
-use crate::twenty::schema::{self, FieldStatus};
-use crate::twenty::url::parse_base_url;
-use crate::twenty::{Timeouts, TwentyClient, TwentyError};
+use repxp_engine::display::thousands;
+use repxp_engine::secrets::{self, ApiKey, KeySource};
+use repxp_engine::settings::Setting;
+use repxp_engine::store::{supported_schema_version, Store};
+use repxp_engine::sync::config;
+use repxp_engine::sync::service::SyncService;
+use repxp_engine::sync::Mode;
+use repxp_engine::twenty::client::{check_rep_email, EmailField, OBJECT_PLURAL};
+use repxp_engine::twenty::schema::{self, FieldStatus};
+use repxp_engine::twenty::url::parse_base_url;
+use repxp_engine::twenty::{Timeouts, TwentyClient, TwentyError};
+
+use crate::error::CliError;
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
@@ -62,7 +63,7 @@ pub fn sync(dir: &Path, mode: Mode, out: &mut dyn Write) -> Result<(), CliError>
             Err(CliError::Sync(format!(
                 "{}{queued} — next: {}",
                 f.message,
-                crate::sync_status::next_step(&f.kind)
+                repxp_engine::sync_status::next_step(f.kind)
             )))
         }
     }
@@ -183,7 +184,7 @@ pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), C
     }
     c.info(&format!(
         "logs: {}",
-        crate::paths::log_dir(store.path().parent().unwrap_or(Path::new("."))).display()
+        repxp_engine::paths::log_dir(store.path().parent().unwrap_or(Path::new("."))).display()
     ))?;
     let env_key = std::env::var(secrets::API_KEY_ENV).is_ok_and(|v| !v.trim().is_empty());
     match secrets::keychain_available() {
@@ -408,7 +409,7 @@ pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), C
             }
         }
     }
-    let rec = store.sync_record()?;
+    let rec = store.sync_history()?;
     if let Some(err) = rec.last_error {
         c.info(&format!("last sync error: {err}"))?;
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind, SchemaPreset};
+use fake_twenty::{FakeConfig, FakeTwenty, Fault, FaultKind, SchemaPreset};
 
 const CLI: &str = env!("CARGO_BIN_EXE_repxp-cli");
 const EMAIL: &str = "ana@acme.test";

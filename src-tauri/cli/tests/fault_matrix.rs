@@ -66,10 +66,10 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use fake_twenty::{FakeConfig, FakeTwenty, Fault, FaultKind, OtherWrite, RateLimitStyle};
 use laptops::{checkpoint, copy_dir};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind, OtherWrite, RateLimitStyle};
 use serde_json::{json, Value};
 
 const CLI: &str = env!("CARGO_BIN_EXE_repxp-cli");
@@ -1102,7 +1102,7 @@ impl Case {
         let mut out = format!("case {}:", self.case);
         for l in &self.laptops {
             let log =
-                std::fs::read_to_string(l.data.join("logs").join("repxp.log")).unwrap_or_default();
+                std::fs::read_to_string(l.data.join("logs").join("cli.log")).unwrap_or_default();
             let lines: Vec<&str> = log.lines().collect();
             let tail = &lines[lines.len().saturating_sub(40)..];
             out.push_str(&format!(

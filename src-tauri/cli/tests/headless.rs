@@ -13,8 +13,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use laptops::*;
-use repxp_engine::award_api;
-use repxp_engine::headless::WAITING_FOR_TRAY;
+use repxp_award_api as award_api;
+use repxp_cli::headless::WAITING_FOR_TRAY;
 use repxp_engine::instance::{self, Claimed, Role};
 use serde_json::Value;
 

@@ -9,8 +9,8 @@ mod laptops;
 use std::path::PathBuf;
 use std::process::Command;
 
+use fake_twenty::{Fault, FaultKind};
 use laptops::*;
-use repxp_tests::{Fault, FaultKind};
 use serde_json::json;
 
 const ANA: &str = "ana@acme.test";

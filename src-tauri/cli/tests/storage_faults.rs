@@ -118,7 +118,7 @@ fn a_read_only_data_directory_is_a_clear_error_and_keeps_the_data() {
 /// batch and Twenty's total stays exact, neither lost nor counted twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_cut_short_by_a_full_disk_converges_exactly_once_there_is_room() {
-    use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind};
+    use fake_twenty::{FakeConfig, FakeTwenty, Fault, FaultKind};
 
     let fake = FakeTwenty::start(FakeConfig::default())
         .await

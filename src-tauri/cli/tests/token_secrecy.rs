@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind};
+use fake_twenty::{FakeConfig, FakeTwenty, Fault, FaultKind};
 
 const CLI: &str = env!("CARGO_BIN_EXE_repxp-cli");
 const KEY: &str = "sk-secrecy-3f9a7c21d4";
@@ -102,7 +102,7 @@ async fn the_key_appears_in_no_file_log_argument_or_message() {
     let mut files = Vec::new();
     all_files(dir.path(), &mut files);
     assert!(
-        files.iter().any(|p| p.ends_with("repxp.log")),
+        files.iter().any(|p| p.ends_with("cli.log")),
         "a log file was written: {files:?}"
     );
     for p in files {

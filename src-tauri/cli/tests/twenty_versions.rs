@@ -6,10 +6,10 @@
 
 mod laptops;
 
-use laptops::*;
-use repxp_tests::{
+use fake_twenty::{
     FakeConfig, Fault, FaultKind, RepEmailType, RestrictedKey, SchemaPreset, TwentyProfile,
 };
+use laptops::*;
 use serde_json::{json, Value};
 
 const ANA: &str = "ana@acme.test";

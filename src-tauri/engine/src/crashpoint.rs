@@ -1,6 +1,6 @@
 //! Named points in the sync where the fault-matrix test stops this process to kill it with
-//! SIGKILL (tests/fault_matrix.rs). Inert unless `REPXP_CRASHPOINT` names the point: then the
-//! process announces it on stderr and waits to be killed, so the kill lands exactly there.
+//! SIGKILL (src-tauri/cli/tests/fault_matrix.rs). Inert unless `REPXP_CRASHPOINT` names the point:
+//! then the process announces it on stderr and waits to be killed, so the kill lands exactly there.
 
 use std::sync::OnceLock;
 

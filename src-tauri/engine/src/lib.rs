@@ -1,17 +1,17 @@
 //! RepXP's engine: the local progression store with its offline outbox, the derived view the rep
-//! sees, and (in later modules) the Twenty sync. It knows nothing of Tauri, so every part of it is
-//! tested without a display.
+//! sees, and the Twenty sync. A pure core: no Tauri, no command line, no HTTP server, so every
+//! part of it is tested without a display. The CLI (`repxp-cli`), the award API
+//! (`repxp-award-api`) and the desktop app (`repxp`) are built on it.
 
-pub mod award_api;
-pub mod cli;
-mod cli_sync;
 pub mod crashpoint;
 pub mod db_watch;
 pub mod display;
 pub mod error;
+pub mod error_kind;
 pub mod event_input;
-pub mod headless;
+pub mod identity;
 pub mod instance;
+pub mod intake;
 pub mod level;
 pub mod lineage;
 pub mod logging;
@@ -19,7 +19,7 @@ pub mod model;
 pub mod netwatch;
 pub mod outbox;
 pub mod paths;
-pub mod record;
+pub mod progression;
 pub mod secrets;
 pub mod settings;
 pub mod snapshot;
@@ -28,9 +28,9 @@ pub mod sync;
 pub mod sync_status;
 pub mod timefmt;
 pub mod twenty;
-pub mod view;
 
 pub use error::{StoreError, ValidationError};
+pub use error_kind::ErrorKind;
 pub use model::{EventId, Progress};
+pub use progression::Progression;
 pub use store::Store;
-pub use view::Progression;

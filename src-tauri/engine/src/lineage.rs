@@ -206,7 +206,7 @@ impl Fork {
     }
 }
 
-struct Recorded {
+struct StoredIdentity {
     file_identity: Option<String>,
     device: String,
 }
@@ -279,13 +279,13 @@ impl Store {
         Ok(())
     }
 
-    fn recorded_identity(&self) -> Result<Recorded, StoreError> {
+    fn recorded_identity(&self) -> Result<StoredIdentity, StoreError> {
         self.conn()
             .query_row(
                 "SELECT file_identity, device_id FROM sync_state WHERE singleton = 1",
                 [],
                 |r| {
-                    Ok(Recorded {
+                    Ok(StoredIdentity {
                         file_identity: r.get(0)?,
                         device: r.get(1)?,
                     })

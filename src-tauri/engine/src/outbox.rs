@@ -11,12 +11,13 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::StoreError;
+use crate::identity::Owner;
 use crate::lineage::Segment;
 use crate::model::{EventId, Progress};
+use crate::progression::unpushed;
 use crate::snapshot::{save_snapshot, ExamResult, Snapshot};
 use crate::store::Store;
 use crate::timefmt;
-use crate::view::unpushed;
 
 /// Why an event is set aside from pushes (the `events.parked` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -184,24 +185,6 @@ fn row_progress(
 
 /// A pending event is one neither pushed nor parked.
 const PENDING: &str = "pushed_at IS NULL AND parked IS NULL";
-
-/// Whose events a push (or the view) is about: those earned under `identity` (Twenty URL and rep
-/// email, `snapshot::identity_key`), and, for the identity this laptop works for now, those
-/// earned before any identity was set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
-    pub identity: String,
-    pub current: bool,
-}
-
-impl Owner {
-    pub fn current(identity: &str) -> Owner {
-        Owner {
-            identity: identity.to_string(),
-            current: true,
-        }
-    }
-}
 
 /// SQL matching an [`Owner`] bound as `:identity` and `:current`.
 const OWNED: &str = "(identity = :identity OR (identity IS NULL AND :current))";

@@ -129,16 +129,6 @@ pub struct NullFields {
     pub total_xp: bool,
 }
 
-/// Which Twenty and which rep a snapshot belongs to: the base URL as RepXP normalises it and the
-/// email lower-cased (Twenty's emails are matched case-insensitively). Changing either one starts
-/// a new identity: nothing of the old record (snapshot, record id, watermark) carries over.
-pub fn identity_key(url: &str, email: &str) -> String {
-    let url = crate::twenty::url::parse_base_url(url)
-        .map(|u| u.as_str().trim_end_matches('/').to_string())
-        .unwrap_or_else(|_| url.trim().trim_end_matches('/').to_string());
-    format!("{url} {}", email.trim().to_lowercase())
-}
-
 impl Store {
     /// The snapshot of the configured identity, or an empty one (before the first sync, or
     /// after the URL or email changed). Settings and environment decide the identity.

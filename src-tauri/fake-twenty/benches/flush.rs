@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use fake_twenty::{FakeConfig, FakeTwenty};
 use repxp_engine::secrets::ApiKey;
 use repxp_engine::snapshot::Snapshot;
 use repxp_engine::sync::{sync_once, Mode};
-use repxp_engine::twenty::record::update_fields;
+use repxp_engine::twenty::progression_json::update_fields;
 use repxp_engine::twenty::{Timeouts, TwentyClient};
 use repxp_engine::{Progress, Store};
-use repxp_tests::{FakeConfig, FakeTwenty};
 
 const EMAIL: &str = "bench@acme.test";
 

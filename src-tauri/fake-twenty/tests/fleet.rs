@@ -34,13 +34,13 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use fake_twenty::{Clock, FakeConfig, FakeTwenty, Fault, FaultKind, RateLimitStyle};
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::scheduler::{
     spawn, Failure, SchedulerConfig, SchedulerHandle, SyncTask, Trigger,
 };
 use repxp_engine::sync::service::SyncService;
 use repxp_engine::{Progress, Store};
-use repxp_tests::{Clock, FakeConfig, FakeTwenty, Fault, FaultKind, RateLimitStyle};
 
 const LIMIT_PER_MINUTE: u32 = 100;
 /// Requests reaching Twenty (accepted or 429) allowed in any minute after the first.

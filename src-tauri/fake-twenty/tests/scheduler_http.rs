@@ -7,10 +7,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use fake_twenty::{FakeConfig, FakeTwenty, Fault, FaultKind};
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::scheduler::{spawn, Phase, SchedulerConfig, Trigger};
 use repxp_engine::sync::service::SyncService;
-use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind};
+use repxp_engine::ErrorKind;
 
 fn fast() -> SchedulerConfig {
     SchedulerConfig {
@@ -63,7 +64,7 @@ async fn revoked_key_blocks_retries_until_credentials_change_and_flaps_are_retri
         1,
         "one request, then silence until the key changes"
     );
-    assert_eq!(h.status().last_error_kind.as_deref(), Some("auth"));
+    assert_eq!(h.status().last_error_kind, Some(ErrorKind::Auth));
 
     // The rep enters a new key: one sync, and everything lands.
     f.clear_faults();
@@ -83,6 +84,6 @@ async fn revoked_key_blocks_retries_until_credentials_change_and_flaps_are_retri
     .await;
     let s = store(dir.path());
     assert_eq!(s.progression().expect("view").pending, 0);
-    assert_eq!(s.sync_record().expect("record").failure_streak, 0);
+    assert_eq!(s.sync_history().expect("record").failure_streak, 0);
     h.trigger(Trigger::Shutdown);
 }

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
+use fake_twenty::{FakeConfig, FakeTwenty, SchemaPreset, TwentyProfile};
 use repxp_engine::twenty::schema::{ensure, FieldStatus};
-use repxp_tests::{FakeConfig, FakeTwenty, SchemaPreset, TwentyProfile};
 
 async fn fake_with(newer_metadata_selection: bool) -> FakeTwenty {
     // The legacy metadata layer (GraphQL proxy) is the one that can list objects without fields.

@@ -5,9 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use fake_twenty::{FakeConfig, FakeTwenty, Fault, FaultKind, RateLimitStyle};
 use repxp_engine::sync::{sync_once, Mode};
-use repxp_engine::Progress;
-use repxp_tests::{FakeConfig, FakeTwenty, Fault, FaultKind, RateLimitStyle};
+use repxp_engine::{ErrorKind, Progress};
 
 #[tokio::test]
 async fn first_sync_creates_the_record_and_later_syncs_cost_one_request() {
@@ -68,7 +68,7 @@ async fn offline_then_online_flushes_the_queue() {
         let err = sync(&mut s, &c).await.expect_err("offline");
         assert!(err.is_transient(), "{err}");
         assert!(
-            matches!(err.kind(), "offline" | "interrupted"),
+            matches!(err.kind(), ErrorKind::Offline | ErrorKind::Interrupted),
             "{}: {err}",
             err.kind()
         );
@@ -281,7 +281,7 @@ async fn a_403_is_an_auth_error_not_retried() {
     award(&mut s, 10);
     f.set_fault(Fault::always(FaultKind::AuthFailure));
     let err = sync(&mut s, &c).await.expect_err("403");
-    assert_eq!(err.kind(), "auth");
+    assert_eq!(err.kind(), ErrorKind::Auth);
     assert!(!err.is_transient());
     assert!(err.to_string().contains("API key"), "{err}");
     assert_eq!(c.requests_sent(), 1, "no retry inside one sync");
@@ -311,7 +311,7 @@ async fn rate_limits_in_both_forms_are_classified_with_retry_after_when_given() 
         award(&mut s, 10);
         let err = loop {
             match sync(&mut s, &c).await {
-                Err(e) if e.kind() == "rate_limited" => break e,
+                Err(e) if e.kind() == ErrorKind::RateLimited => break e,
                 Err(e) => panic!("unexpected {e}"),
                 Ok(_) => award(&mut s, 1),
             }
@@ -332,16 +332,16 @@ async fn malformed_responses_and_server_errors_are_errors_not_panics() {
     award(&mut s, 10);
     f.set_fault(Fault::always(FaultKind::MalformedJson));
     let err = sync(&mut s, &c).await.expect_err("malformed");
-    assert_eq!(err.kind(), "malformed", "{err}");
+    assert_eq!(err.kind(), ErrorKind::Malformed, "{err}");
     f.clear_faults();
     f.set_fault(Fault::always(FaultKind::ServerError { status: 503 }));
     let err = sync(&mut s, &c).await.expect_err("5xx");
-    assert_eq!(err.kind(), "server", "{err}");
+    assert_eq!(err.kind(), ErrorKind::Server, "{err}");
     f.clear_faults();
     f.set_fault(Fault::times(FaultKind::Hang, 1));
     let slow = client_with(&f, Duration::from_millis(300));
     let err = sync(&mut s, &slow).await.expect_err("hang");
-    assert_eq!(err.kind(), "timeout", "{err}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     sync(&mut s, &c).await.expect("recovers");
     assert_eq!(remote_xp(&f), 10);
 }

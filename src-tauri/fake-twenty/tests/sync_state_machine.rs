@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+use fake_twenty::{FakeTwenty, Fault, FaultKind};
 use proptest::prelude::*;
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::{sync_once, Mode};
 use repxp_engine::Store;
-use repxp_tests::{FakeTwenty, Fault, FaultKind};
 use serde_json::json;
 
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ fn fault_kind(f: &SyncFault) -> Option<FaultKind> {
             add_boss: None,
             rep_email: Some(EMAIL.into()),
         },
-        SyncFault::ListsOnlyWriter => FaultKind::OtherWriter(repxp_tests::OtherWrite {
+        SyncFault::ListsOnlyWriter => FaultKind::OtherWriter(fake_twenty::OtherWrite {
             rep_email: Some(EMAIL.into()),
             add_boss: Some("academy-live".into()),
             add_exam: Some("academy-exam".into()),

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use repxp_tests::{FakeConfig, FakeTwenty};
+use fake_twenty::{FakeConfig, FakeTwenty};
 use serde_json::Value;
 
 pub const CLI: &str = env!("CARGO_BIN_EXE_repxp-cli");

@@ -2,7 +2,7 @@
 
 pub mod client;
 pub mod error;
-pub mod record;
+pub mod progression_json;
 pub mod retry_after;
 pub mod schema;
 pub mod url;

@@ -5,13 +5,13 @@
 //! Serves the records API (`/rest/{plural}`: find, create, update one/many, `DELETE` soft delete
 //! with `?soft_delete=true` or destroy, `PATCH …/restore`), the metadata API (REST and the
 //! object-fields GraphQL query), `GET /client-config` and the `/__fake/` admin endpoints
-//! (tests/src/fake/admin.rs), as the Twenty chosen with `--twenty-version` answers them
-//! (tests/src/fake/profile.rs lists the differences).
+//! (src/fake/admin.rs), as the Twenty chosen with `--twenty-version` answers them
+//! (src/fake/profile.rs lists the differences).
 
 use std::io::Write;
 
 use clap::{Parser, ValueEnum};
-use repxp_tests::{
+use fake_twenty::{
     FakeConfig, FakeTwenty, RateLimitStyle, RepEmailType, SchemaPreset, TwentyProfile,
 };
 

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use fake_twenty::{FakeConfig, FakeTwenty};
 use repxp_engine::secrets::ApiKey;
 use repxp_engine::sync::{sync_once, Mode, SyncError, SyncReport};
 use repxp_engine::twenty::{Timeouts, TwentyClient};
 use repxp_engine::{Progress, Store};
-use repxp_tests::{FakeConfig, FakeTwenty};
 
 pub const EMAIL: &str = "ana@acme.test";
 

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::error::StoreError;
+use crate::identity::Owner;
 use crate::level::{self, LevelProgress};
-use crate::outbox::Owner;
 use crate::snapshot::{later_time, merge_exams, ExamResult, Snapshot};
 use crate::store::Store;
 

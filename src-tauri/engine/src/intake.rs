@@ -1,7 +1,6 @@
 //! Recording progression: one INSERT per event, idempotent on the event id.
 
 use rusqlite::{params, OptionalExtension};
-use time::OffsetDateTime;
 
 use crate::error::StoreError;
 use crate::model::{EventId, Progress};
@@ -10,18 +9,18 @@ use crate::timefmt;
 
 /// What recording did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
+pub enum Intake {
     /// A new event is in the outbox.
     New(EventId),
     /// The same event (same id, same content) was recorded before; nothing changed. A caller
     /// that retries after a crash lands here, so XP is never counted twice.
-    AlreadyRecorded(EventId),
+    Duplicate(EventId),
 }
 
-impl Recorded {
+impl Intake {
     pub fn id(&self) -> EventId {
         match self {
-            Recorded::New(id) | Recorded::AlreadyRecorded(id) => *id,
+            Intake::New(id) | Intake::Duplicate(id) => *id,
         }
     }
 }
@@ -33,8 +32,8 @@ impl Store {
         &mut self,
         progress: &Progress,
         id: Option<EventId>,
-        occurred_at: Option<OffsetDateTime>,
-    ) -> Result<Recorded, StoreError> {
+        occurred_at: Option<timefmt::Timestamp>,
+    ) -> Result<Intake, StoreError> {
         let id = id.unwrap_or_default();
         let now = timefmt::now();
         let id_text = id.to_string();
@@ -62,7 +61,7 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         if inserted == 1 {
-            return Ok(Recorded::New(id));
+            return Ok(Intake::New(id));
         }
         let existing = self
             .conn()
@@ -82,7 +81,7 @@ impl Store {
             .map_err(|e| self.err(e))?
             .flatten();
         match existing {
-            Some(p) if &p == progress => Ok(Recorded::AlreadyRecorded(id)),
+            Some(p) if &p == progress => Ok(Intake::Duplicate(id)),
             _ => Err(StoreError::IdConflict { id: id_text }),
         }
     }
@@ -105,11 +104,11 @@ mod tests {
         let id = EventId::new();
         assert_eq!(
             s.record(&award, Some(id), None).expect("first"),
-            Recorded::New(id)
+            Intake::New(id)
         );
         assert_eq!(
             s.record(&award, Some(id), None).expect("retry"),
-            Recorded::AlreadyRecorded(id)
+            Intake::Duplicate(id)
         );
         assert_eq!(s.progression().expect("view").xp, 40);
     }
