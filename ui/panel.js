@@ -1,9 +1,19 @@
-// RepXP panel. Reads everything from one Rust command (get_overview) and then only listens:
-// the app emits "overview-changed" whenever the progression, the queue or the sync state change.
+// RepXP panel. Reads everything from one Rust command (getOverview) and then only listens:
+// the app sends a new overview whenever the progression, the queue or the sync state change.
 // The API key goes one way (page -> Rust -> keychain) and is never read back.
+// Rust is called only through commands.gen.js, generated from src-tauri/src/commands/list.rs.
 
-const tauri = window.__TAURI__;
-const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
+import {
+  getOverview,
+  onOverviewChanged,
+  resolveHeld,
+  saveSettings,
+  setAutostart,
+  setNotifications,
+  setPaused,
+  syncNow,
+  testConnection,
+} from "./commands.gen.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -93,8 +103,8 @@ function renderActivity(o) {
 const ACTIONS = {
   reenter_key: { label: "Re-enter API key", run: () => focusSettings("api-key") },
   settings: { label: "Open settings", run: () => focusSettings("url") },
-  doctor: { label: "Retry", run: () => syncNow() },
-  retry: { label: "Retry now", run: () => syncNow() },
+  doctor: { label: "Retry", run: () => requestSync() },
+  retry: { label: "Retry now", run: () => requestSync() },
 };
 
 function renderAlert(o) {
@@ -146,7 +156,7 @@ function renderAttention(o) {
         b.className = "btn small";
         b.dataset.action = action;
         b.textContent = label;
-        b.onclick = () => resolveHeld(action);
+        b.onclick = () => answerHeld(action);
         p.append(b);
       }
       return p;
@@ -154,9 +164,9 @@ function renderAttention(o) {
   );
 }
 
-async function resolveHeld(action) {
+async function answerHeld(action) {
   try {
-    await invoke("resolve_held", { action });
+    await resolveHeld(action);
   } catch (e) {
     $("attention").append(Object.assign(document.createElement("p"), { className: "warning", textContent: String(e) }));
   }
@@ -264,9 +274,9 @@ function result(text, ok) {
   r.className = `result ${ok ? "ok" : "err"}`;
 }
 
-async function syncNow() {
+async function requestSync() {
   try {
-    await invoke("sync_now");
+    await syncNow();
   } catch (e) {
     result(String(e), false);
   }
@@ -293,7 +303,7 @@ async function busy(button, work) {
 function wire() {
   $("tab-activity").addEventListener("click", () => showTab("activity"));
   $("tab-settings").addEventListener("click", () => showTab("settings"));
-  $("sync-now").addEventListener("click", syncNow);
+  $("sync-now").addEventListener("click", requestSync);
 
   for (const id of ["url", "email", "api-key"]) {
     $(id).addEventListener("input", () => {
@@ -306,7 +316,8 @@ function wire() {
     busy($("test"), async () => {
       result("Testing…", true);
       try {
-        result(await invoke("test_connection", formValues()), true);
+        const { url, email, apiKey } = formValues();
+        result(await testConnection(url, email, apiKey), true);
       } catch (e) {
         result(String(e), false);
       }
@@ -317,7 +328,8 @@ function wire() {
     ev.preventDefault();
     busy($("save"), async () => {
       try {
-        const msg = await invoke("save_settings", formValues());
+        const { url, email, apiKey } = formValues();
+        const msg = await saveSettings(url, email, apiKey);
         $("api-key").value = "";
         dirty.clear();
         result(msg, true);
@@ -327,26 +339,30 @@ function wire() {
     });
   });
 
-  const toggle = (id, cmd, arg) =>
+  /**
+   * @param {string} id a checkbox
+   * @param {(on: boolean) => Promise<null>} command
+   */
+  const toggle = (id, command) =>
     $(id).addEventListener("change", async () => {
       const on = $(id).checked;
       try {
-        await invoke(cmd, { [arg]: on });
+        await command(on);
       } catch (e) {
         $(id).checked = !on;
         result(String(e), false);
       }
     });
-  toggle("paused", "set_paused", "paused");
-  toggle("notifications", "set_notifications", "enabled");
-  toggle("autostart", "set_autostart", "enabled");
+  toggle("paused", setPaused);
+  toggle("notifications", setNotifications);
+  toggle("autostart", setAutostart);
 }
 
 async function start() {
   wire();
-  await tauri.event.listen("overview-changed", (ev) => render(ev.payload));
+  await onOverviewChanged(render);
   try {
-    const o = await invoke("get_overview");
+    const o = await getOverview();
     render(o);
     if (!o.configured) showTab("settings");
   } catch (e) {

@@ -3,160 +3,29 @@
 //! to, and one refresher task that keeps the tray, the panel and the notifications in step with all
 //! of them. Nothing here polls: the refresher sleeps until a
 //! database write, a scheduler status change, an explicit kick, or the moment the tray's
-//! "synced N min ago" text would change.
+//! "synced N min ago" text would change. What the process holds is [`crate::state::AppState`].
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use repxp_engine::award_api;
+use repxp_award_api as award_api;
 use repxp_engine::netwatch;
-use repxp_engine::secrets::{self, SecretError};
 use repxp_engine::settings::Setting;
-use repxp_engine::sync::config;
-use repxp_engine::sync::scheduler::{self, SchedulerConfig, SchedulerHandle, Trigger};
+use repxp_engine::sync::scheduler::{self, SchedulerConfig, Trigger};
 use repxp_engine::sync::service::SyncService;
 use repxp_engine::Store;
 use tauri::{AppHandle, Manager, RunEvent};
-use tauri_plugin_autostart::ManagerExt as _;
 use tokio::sync::mpsc;
 
 use crate::control::Push;
 use crate::desktop_notify::Notifier;
 use crate::notices::{Notice, Notices};
-use crate::overview::{self, KeyView, Overview};
+use crate::overview::{self, KeyView};
 use crate::panel_host::{self, PanelHost};
+use crate::state::AppState;
 use crate::tray;
-
-pub struct AppState {
-    pub data_dir: PathBuf,
-    /// The app's own connection: reads for the tray and panel, settings writes.
-    pub store: Mutex<Store>,
-    pub scheduler: SchedulerHandle,
-    /// What the keychain said last (a D-Bus round trip, so cached and refreshed on demand).
-    key: Mutex<KeyView>,
-    kick: mpsc::UnboundedSender<()>,
-    /// The panel process and the control socket's subscribers.
-    pub panel: PanelHost,
-    notifier: Arc<Notifier>,
-    /// Keeps the database watcher alive.
-    _watcher: Mutex<Option<repxp_engine::db_watch::RecommendedWatcher>>,
-    /// Held for the process's lifetime: this process is the tray for its data directory.
-    _instance_lock: repxp_engine::instance::InstanceLock,
-}
-
-/// A one-line error for the page; never a panic across IPC.
-pub fn msg(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
-impl AppState {
-    /// Asks the refresher to redraw now (after a command changed something).
-    pub fn kick(&self) {
-        let _ = self.kick.send(());
-    }
-
-    pub fn key_view(&self) -> KeyView {
-        self.key.lock().map(|k| k.clone()).unwrap_or(KeyView {
-            stored: false,
-            source: None,
-            keychain_error: None,
-        })
-    }
-
-    pub fn overview(&self, app: &AppHandle) -> Result<Overview, String> {
-        let autostart = app.autolaunch().is_enabled().unwrap_or(false);
-        let key = self.key_view();
-        let status = self.scheduler.status();
-        let store = self
-            .store
-            .lock()
-            .map_err(|_| "internal error: store lock")?;
-        overview::build(
-            &store,
-            &self.data_dir,
-            &status,
-            &key,
-            autostart,
-            overview::now(),
-        )
-        .map_err(msg)
-    }
-
-    /// See [`config::credentials_stamp`]; `None` if the store cannot be read now.
-    fn credentials_stamp(&self) -> Option<String> {
-        let store = self.store.lock().ok()?;
-        config::credentials_stamp(&store)
-            .map_err(|e| tracing::warn!(error = %e, "cannot read the settings"))
-            .ok()
-    }
-
-    pub fn set_flag(&self, s: Setting, on: bool) -> Result<(), String> {
-        let mut store = self
-            .store
-            .lock()
-            .map_err(|_| "internal error: store lock")?;
-        store
-            .set_setting(s, Some(if on { "true" } else { "false" }))
-            .map_err(msg)
-    }
-
-    pub fn set_paused(&self, paused: bool) -> Result<(), String> {
-        self.set_flag(Setting::SyncPaused, paused)?;
-        self.scheduler.trigger(Trigger::SetPaused(paused));
-        if !paused {
-            self.scheduler.trigger(Trigger::SyncNow);
-        }
-        self.kick();
-        Ok(())
-    }
-
-    /// Re-reads whether the keychain answers and whether a key is there (off the main thread).
-    pub async fn refresh_key(&self) {
-        let view = tauri::async_runtime::spawn_blocking(read_key_view)
-            .await
-            .unwrap_or_else(|e| KeyView {
-                stored: false,
-                source: None,
-                keychain_error: Some(format!("internal error: {e}")),
-            });
-        if let Ok(mut k) = self.key.lock() {
-            // One line when the keychain starts or stops answering (the panel shows it too).
-            if view.keychain_error.is_some() && view.keychain_error != k.keychain_error {
-                if let Some(e) = &view.keychain_error {
-                    tracing::warn!("{e}");
-                }
-            }
-            *k = view;
-        }
-        self.kick();
-    }
-}
-
-/// The keychain facts the panel shows. The key itself is dropped here and goes nowhere.
-fn read_key_view() -> KeyView {
-    let keychain_error = secrets::keychain_available()
-        .err()
-        .map(|e: SecretError| e.to_string());
-    match secrets::load_api_key() {
-        Ok(Some((_key, source))) => KeyView {
-            stored: true,
-            source: Some(source),
-            keychain_error,
-        },
-        Ok(None) => KeyView {
-            stored: false,
-            source: None,
-            keychain_error,
-        },
-        Err(e) => KeyView {
-            stored: false,
-            source: None,
-            keychain_error: keychain_error.or(Some(e.to_string())),
-        },
-    }
-}
 
 /// Shows notices in order, off the async workers (each is a D-Bus round trip).
 fn show_notices(notifier: &Arc<Notifier>, notices: Vec<Notice>) {
@@ -175,6 +44,7 @@ fn show_notices(notifier: &Arc<Notifier>, notices: Vec<Notice>) {
 /// change or the next moment the tray text changes; bursts of writes are folded into one redraw.
 async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, started: Instant) {
     let state = app.state::<AppState>();
+    let panel = app.state::<PanelHost>();
     let mut status = state.scheduler.subscribe();
     let mut notices = Notices::new(started);
     let mut last_sent = String::new();
@@ -204,13 +74,13 @@ async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, start
                 }
                 newest = Some(top);
                 tray::update(&app, &o);
-                let fp = overview::fingerprint(&o);
-                if fp != last_sent && state.panel.has_subscribers() {
+                let json = overview::overview_json(&o);
+                if json != last_sent && panel.has_subscribers() {
                     match serde_json::to_value(&o) {
-                        Ok(overview) => state.panel.send(&Push::Overview { overview }),
+                        Ok(overview) => panel.send(&Push::Overview { overview }),
                         Err(e) => tracing::warn!(error = %e, "cannot encode the overview"),
                     }
-                    last_sent = fp;
+                    last_sent = json;
                 }
                 let now = Instant::now();
                 show_notices(
@@ -311,11 +181,11 @@ pub fn run(
                     keychain_error: None,
                 }),
                 kick,
-                panel: PanelHost::new(data_dir.clone()),
                 notifier: Arc::new(Notifier::new(&handle)),
                 _watcher: Mutex::new(watcher),
                 _instance_lock: lock,
             });
+            app.manage(PanelHost::new(data_dir.clone()));
             let state = app.state::<AppState>();
             let first = state.overview(&handle).map_err(anyhow::Error::msg)?;
             tray::create(&handle, &first)?;
@@ -328,7 +198,7 @@ pub fn run(
                 key_handle.state::<AppState>().refresh_key().await;
             });
             if open_panel {
-                state.panel.open();
+                app.state::<PanelHost>().open();
             }
             Ok(())
         })

@@ -1,7 +1,8 @@
-//! What the page's commands do, run in the tray process (which owns the scheduler and the
-//! store) when the panel process relays them over the control socket. Each returns one human line
-//! on failure. The API key only travels page -> panel process -> here -> keychain; nothing here
-//! returns it, logs it or puts it in an error.
+//! What the page's commands do, in the tray process (which owns the scheduler and the store):
+//! [`TrayHandlers`] implements commands.rs's [`Handlers`], one method per entry of
+//! commands/list.rs, and the panel process relays the page's calls to it over the control socket.
+//! Each returns one human line on failure. The API key only travels page -> panel process -> here
+//! -> keychain; nothing here returns it, logs it or puts it in an error.
 
 use std::time::Duration;
 
@@ -14,70 +15,26 @@ use repxp_engine::sync::scheduler::Trigger;
 use repxp_engine::twenty::client::check_rep_email;
 use repxp_engine::twenty::url::parse_base_url;
 use repxp_engine::twenty::{Timeouts, TwentyClient};
-use serde_json::Value;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
 
-use crate::app::{msg, AppState};
-use crate::control::Command;
+use crate::commands::Handlers;
 use crate::overview::Overview;
+use crate::state::AppState;
 
-/// Runs one relayed command; the answer goes back to the page as is.
-pub async fn run(app: &AppHandle, command: Command) -> Result<Value, String> {
-    fn json<T: serde::Serialize>(r: Result<T, String>) -> Result<Value, String> {
-        r.and_then(|v| serde_json::to_value(v).map_err(msg))
-    }
-    match command {
-        Command::GetOverview => json(get_overview(app).await),
-        Command::SaveSettings {
-            url,
-            email,
-            api_key,
-        } => json(save_settings(app, url, email, api_key).await),
-        Command::TestConnection {
-            url,
-            email,
-            api_key,
-        } => json(test_connection(url, email, api_key).await),
-        Command::SyncNow => json(sync_now(app)),
-        Command::SetPaused { paused } => json(set_paused(app, paused)),
-        Command::SetNotifications { enabled } => json(set_notifications(app, enabled)),
-        Command::SetAutostart { enabled } => json(set_autostart(app, enabled)),
-        Command::ResolveHeld { action } => json(resolve_held(app, &action)),
-    }
+/// The page's commands as the tray process runs them.
+pub struct TrayHandlers {
+    app: AppHandle,
 }
 
-/// The panel's answer to events held back (refused by Twenty, or "may already be on Twenty"):
-/// "retry" sends them again with the next sync, "discard" drops them for good.
-fn resolve_held(app: &AppHandle, action: &str) -> Result<String, String> {
-    let s = state(app);
-    let n = {
-        let mut store = s.store.lock().map_err(|_| "internal error: store lock")?;
-        match action {
-            "retry" => {
-                let mut n = store
-                    .release(&[ParkedKind::Rejected, ParkedKind::Unverified], &[])
-                    .map_err(msg)?;
-                if let Some(current) = config::current_identity(&store).map_err(msg)? {
-                    n += store.move_to_identity(&current, None, &[]).map_err(msg)?;
-                }
-                n
-            }
-            "discard" => store.discard(&[]).map_err(msg)?,
-            other => return Err(format!("unknown action {other:?}")),
-        }
-    };
-    s.kick();
-    if action == "retry" {
-        s.scheduler.trigger(Trigger::SyncNow);
-        Ok(format!("{n} event(s) sent again."))
-    } else {
-        Ok(format!("{n} event(s) dropped."))
+impl TrayHandlers {
+    pub fn new(app: AppHandle) -> TrayHandlers {
+        TrayHandlers { app }
     }
-}
 
-fn state(app: &AppHandle) -> tauri::State<'_, AppState> {
-    app.state::<AppState>()
+    fn state(&self) -> tauri::State<'_, AppState> {
+        self.app.state::<AppState>()
+    }
 }
 
 /// Runs blocking keychain work off the async threads.
@@ -87,12 +44,167 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| format!("internal error: {e}"))
 }
 
-/// Everything the panel shows. Re-checks the keychain first, so opening the panel tells the
-/// truth about it.
-async fn get_overview(app: &AppHandle) -> Result<Overview, String> {
-    let s = state(app);
-    s.refresh_key().await;
-    s.overview(app)
+impl Handlers for TrayHandlers {
+    async fn get_overview(&self) -> Result<Overview, String> {
+        let s = self.state();
+        s.refresh_key().await;
+        s.overview(&self.app)
+    }
+
+    async fn save_settings(
+        &self,
+        url: String,
+        email: String,
+        api_key: Option<String>,
+    ) -> Result<String, String> {
+        let url = clean_url(&url)?;
+        let email = clean_email(&email)?;
+        let s = self.state();
+        let mut note = String::new();
+        {
+            let mut store = s.store.lock().map_err(|_| "internal error: store lock")?;
+            let before = config::identity(&store).map_err(|e| e.to_string())?;
+            store
+                .set_setting(Setting::TwentyUrl, Some(&url))
+                .map_err(|e| e.to_string())?;
+            store
+                .set_setting(Setting::RepEmail, Some(&email))
+                .map_err(|e| e.to_string())?;
+            if let Some(change) =
+                config::identity_change_note(&store, before.as_deref(), &url, &email)
+                    .map_err(|e| e.to_string())?
+            {
+                let mut c = change.chars();
+                let first = c
+                    .next()
+                    .map(|f| f.to_uppercase().collect::<String>())
+                    .unwrap_or_default();
+                note = format!(" {first}{}.", c.as_str());
+            }
+        }
+        if let Some(key) = api_key.as_deref().and_then(ApiKey::new) {
+            let stored = blocking(move || secrets::store_api_key(&key)).await?;
+            if let Err(e) = stored {
+                s.refresh_key().await;
+                return Err(format!(
+                    "Saved the address and email, but not the API key: {e}"
+                ));
+            }
+            note.push_str(" API key stored in the keychain.");
+        }
+        if std::env::var_os(URL_ENV).is_some() || std::env::var_os(EMAIL_ENV).is_some() {
+            note.push_str(&format!(
+                " Note: {URL_ENV}/{EMAIL_ENV} are set and take precedence."
+            ));
+        }
+        s.refresh_key().await;
+        s.scheduler.trigger(Trigger::CredentialsChanged);
+        s.kick();
+        tracing::info!("settings saved");
+        Ok(format!("Saved.{note} Syncing now…"))
+    }
+
+    async fn test_connection(
+        &self,
+        url: String,
+        email: String,
+        api_key: Option<String>,
+    ) -> Result<String, String> {
+        let url = clean_url(&url)?;
+        let email = clean_email(&email)?;
+        let key = match api_key.as_deref().and_then(ApiKey::new) {
+            Some(k) => k,
+            None => blocking(secrets::load_api_key)
+                .await?
+                .map_err(|e| e.to_string())?
+                .map(|(k, _)| k)
+                .ok_or("Paste your Twenty API key first (Settings → APIs & Webhooks in Twenty)")?,
+        };
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(10),
+        };
+        let client = TwentyClient::new(&url, key, timeouts).map_err(|e| e.to_string())?;
+        match client.find_by_email(&email).await {
+            Ok(found) if found.len() > 1 => Ok(format!(
+                "Connected. Twenty has {} XP for {email}, but {} records answer to that email: RepXP uses the oldest; ask your Twenty admin to merge them.",
+                thousands(found[0].total_xp),
+                found.len()
+            )),
+            Ok(found) if !found.is_empty() => Ok(format!(
+                "Connected. Twenty has {} XP for {email}.",
+                thousands(found[0].total_xp)
+            )),
+            Ok(_) => Ok(format!(
+                "Connected. No record for {email} yet: the first sync creates it."
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    async fn sync_now(&self) -> Result<(), String> {
+        if !self.state().scheduler.trigger(Trigger::SyncNow) {
+            return Err("the sync service has stopped; restart RepXP".into());
+        }
+        Ok(())
+    }
+
+    async fn set_paused(&self, paused: bool) -> Result<(), String> {
+        self.state().set_paused(paused)
+    }
+
+    async fn set_notifications(&self, enabled: bool) -> Result<(), String> {
+        let s = self.state();
+        s.set_flag(Setting::Notifications, enabled)?;
+        s.kick();
+        Ok(())
+    }
+
+    /// An XDG autostart entry on Linux, a launch agent on macOS, the Run key on Windows.
+    async fn set_autostart(&self, enabled: bool) -> Result<(), String> {
+        let launcher = self.app.autolaunch();
+        let done = if enabled {
+            launcher.enable()
+        } else {
+            launcher.disable()
+        };
+        done.map_err(|e| format!("cannot change start at login: {e}"))?;
+        let s = self.state();
+        s.set_flag(Setting::Autostart, enabled)?;
+        s.kick();
+        Ok(())
+    }
+
+    async fn resolve_held(&self, action: String) -> Result<String, String> {
+        let s = self.state();
+        let n = {
+            let mut store = s.store.lock().map_err(|_| "internal error: store lock")?;
+            match action.as_str() {
+                "retry" => {
+                    let mut n = store
+                        .release(&[ParkedKind::Rejected, ParkedKind::Unverified], &[])
+                        .map_err(|e| e.to_string())?;
+                    if let Some(current) =
+                        config::current_identity(&store).map_err(|e| e.to_string())?
+                    {
+                        n += store
+                            .move_to_identity(&current, None, &[])
+                            .map_err(|e| e.to_string())?;
+                    }
+                    n
+                }
+                "discard" => store.discard(&[]).map_err(|e| e.to_string())?,
+                other => return Err(format!("unknown action {other:?}")),
+            }
+        };
+        s.kick();
+        if action == "retry" {
+            s.scheduler.trigger(Trigger::SyncNow);
+            Ok(format!("{n} event(s) sent again."))
+        } else {
+            Ok(format!("{n} event(s) dropped."))
+        }
+    }
 }
 
 /// "https://crm.acme.com/" -> "https://crm.acme.com"; refuses what the engine would refuse.
@@ -101,7 +213,7 @@ fn clean_url(raw: &str) -> Result<String, String> {
     if t.is_empty() {
         return Err("Enter your Twenty address, like https://crm.example.com".into());
     }
-    parse_base_url(t).map_err(msg)?;
+    parse_base_url(t).map_err(|e| e.to_string())?;
     Ok(t.trim_end_matches('/').to_string())
 }
 
@@ -110,134 +222,6 @@ fn clean_email(raw: &str) -> Result<String, String> {
         return Err("Enter the email Twenty knows you by".into());
     }
     check_rep_email(raw).map_err(|_| format!("{:?} is not a valid email address", raw.trim()))
-}
-
-/// Saves the URL and email, and the API key when one is given (write-only: an empty field keeps
-/// the stored key). Then syncs with the new credentials.
-async fn save_settings(
-    app: &AppHandle,
-    url: String,
-    email: String,
-    api_key: Option<String>,
-) -> Result<String, String> {
-    let url = clean_url(&url)?;
-    let email = clean_email(&email)?;
-    let s = state(app);
-    let mut note = String::new();
-    {
-        let mut store = s.store.lock().map_err(|_| "internal error: store lock")?;
-        let before = config::identity(&store).map_err(msg)?;
-        store
-            .set_setting(Setting::TwentyUrl, Some(&url))
-            .map_err(msg)?;
-        store
-            .set_setting(Setting::RepEmail, Some(&email))
-            .map_err(msg)?;
-        if let Some(change) =
-            config::identity_change_note(&store, before.as_deref(), &url, &email).map_err(msg)?
-        {
-            let mut c = change.chars();
-            let first = c
-                .next()
-                .map(|f| f.to_uppercase().collect::<String>())
-                .unwrap_or_default();
-            note = format!(" {first}{}.", c.as_str());
-        }
-    }
-    if let Some(key) = api_key.as_deref().and_then(ApiKey::new) {
-        let stored = blocking(move || secrets::store_api_key(&key)).await?;
-        if let Err(e) = stored {
-            s.refresh_key().await;
-            return Err(format!(
-                "Saved the address and email, but not the API key: {e}"
-            ));
-        }
-        note.push_str(" API key stored in the keychain.");
-    }
-    if std::env::var_os(URL_ENV).is_some() || std::env::var_os(EMAIL_ENV).is_some() {
-        note.push_str(&format!(
-            " Note: {URL_ENV}/{EMAIL_ENV} are set and take precedence."
-        ));
-    }
-    s.refresh_key().await;
-    s.scheduler.trigger(Trigger::CredentialsChanged);
-    s.kick();
-    tracing::info!("settings saved");
-    Ok(format!("Saved.{note} Syncing now…"))
-}
-
-/// Tries the given settings without saving them: one read of the rep's record. Uses the typed
-/// key if any, else the stored one.
-async fn test_connection(
-    url: String,
-    email: String,
-    api_key: Option<String>,
-) -> Result<String, String> {
-    let url = clean_url(&url)?;
-    let email = clean_email(&email)?;
-    let key = match api_key.as_deref().and_then(ApiKey::new) {
-        Some(k) => k,
-        None => blocking(secrets::load_api_key)
-            .await?
-            .map_err(msg)?
-            .map(|(k, _)| k)
-            .ok_or("Paste your Twenty API key first (Settings → APIs & Webhooks in Twenty)")?,
-    };
-    let timeouts = Timeouts {
-        connect: Duration::from_secs(5),
-        request: Duration::from_secs(10),
-    };
-    let client = TwentyClient::new(&url, key, timeouts).map_err(msg)?;
-    match client.find_by_email(&email).await {
-        Ok(found) if found.len() > 1 => Ok(format!(
-            "Connected. Twenty has {} XP for {email}, but {} records answer to that email: RepXP uses the oldest; ask your Twenty admin to merge them.",
-            thousands(found[0].total_xp),
-            found.len()
-        )),
-        Ok(found) if !found.is_empty() => Ok(format!(
-            "Connected. Twenty has {} XP for {email}.",
-            thousands(found[0].total_xp)
-        )),
-        Ok(_) => Ok(format!(
-            "Connected. No record for {email} yet: the first sync creates it."
-        )),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-fn sync_now(app: &AppHandle) -> Result<(), String> {
-    let s = state(app);
-    if !s.scheduler.trigger(Trigger::SyncNow) {
-        return Err("the sync service has stopped; restart RepXP".into());
-    }
-    Ok(())
-}
-
-fn set_paused(app: &AppHandle, paused: bool) -> Result<(), String> {
-    state(app).set_paused(paused)
-}
-
-fn set_notifications(app: &AppHandle, enabled: bool) -> Result<(), String> {
-    let s = state(app);
-    s.set_flag(Setting::Notifications, enabled)?;
-    s.kick();
-    Ok(())
-}
-
-/// Starts RepXP at login (an XDG autostart entry on Linux, a launch agent on macOS, the Run key
-/// on Windows).
-fn set_autostart(app: &AppHandle, enabled: bool) -> Result<(), String> {
-    let launcher = app.autolaunch();
-    let done = if enabled {
-        launcher.enable()
-    } else {
-        launcher.disable()
-    };
-    done.map_err(|e| format!("cannot change start at login: {e}"))?;
-    let s = state(app);
-    s.set_flag(Setting::Autostart, enabled)?;
-    s.kick();
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,23 +3,25 @@
 //! binary.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-mod actions;
 mod app;
 mod commands;
 mod control;
 mod desktop_check;
 mod desktop_notify;
+mod handlers;
 mod notices;
 mod overview;
 mod panel;
 mod panel_host;
+mod state;
 mod tray;
 mod window;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use repxp_engine::cli;
+use repxp_cli as cli;
+use repxp_engine::logging::Role;
 
 /// `repxp [--data-dir DIR] [COMMAND]`: no command starts the tray app.
 #[derive(Debug, Parser)]
@@ -46,6 +48,13 @@ fn main() -> ExitCode {
     if let Some(command) = args.command {
         #[cfg(windows)]
         attach_parent_console();
+        // As `repxp-cli` does: logs/cli.log (run.log for `run`), warnings on stderr.
+        let role = match command {
+            cli::Command::Run => Role::Run,
+            _ => Role::Cli,
+        };
+        let dir = repxp_engine::paths::data_dir(args.data_dir.clone());
+        let _ = repxp_engine::logging::init(&dir, role, "warn");
         let c = cli::Cli {
             data_dir: args.data_dir,
             command,
@@ -59,8 +68,13 @@ fn main() -> ExitCode {
         };
     }
     let data_dir = repxp_engine::paths::data_dir(args.data_dir);
-    // stderr (RUST_LOG, default info; `make run` shows it) and logs/repxp.log.
-    match repxp_engine::logging::init(&data_dir, "info") {
+    // stderr (RUST_LOG, default info; `make run` shows it) and logs/tray.log or logs/panel.log.
+    let role = if args.panel_process {
+        Role::Panel
+    } else {
+        Role::Tray
+    };
+    match repxp_engine::logging::init(&data_dir, role, "info") {
         Ok(path) => tracing::debug!(log = %path.display(), "logging"),
         Err(e) => tracing::warn!(error = %e, "no log file; logging to stderr only"),
     }

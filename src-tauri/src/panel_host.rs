@@ -1,9 +1,10 @@
 //! The tray process's side of the panel: starts the panel process on demand (one at a time),
-//! serves the control socket, relays the page's commands to `actions`, and sends every new
-//! overview to the open panel. Nothing here runs while no panel is open and nobody connects.
+//! serves the control socket, runs the page's relayed commands (commands.rs's `dispatch` to
+//! handlers.rs's handlers), and sends every new overview to the open panel. [`PanelHost`] is Tauri
+//! state of its own. Nothing here runs while no panel is open and nobody connects.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -11,8 +12,10 @@ use tauri::{AppHandle, Manager};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::app::AppState;
+use crate::commands;
 use crate::control::{self, Push, Request};
+use crate::handlers::TrayHandlers;
+use crate::state::AppState;
 
 /// The command-line flag that makes `repxp` the panel process.
 pub const PANEL_PROCESS_FLAG: &str = "--panel-process";
@@ -39,7 +42,7 @@ impl PanelHost {
             return;
         }
         let started = std::env::current_exe().and_then(|exe| {
-            Command::new(exe)
+            std::process::Command::new(exe)
                 .arg("--data-dir")
                 .arg(&self.data_dir)
                 .arg(PANEL_PROCESS_FLAG)
@@ -129,27 +132,27 @@ async fn connection(app: AppHandle, stream: control::ServerStream) {
     });
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(text)) = lines.next_line().await {
-        let state = app.state::<AppState>();
+        let panel = app.state::<PanelHost>();
         match serde_json::from_str::<Request>(&text) {
             Ok(Request::OpenPanel) => {
-                state.panel.open();
+                panel.open();
                 let _ = tx.send(control::line(&Push::Reply {
                     id: 0,
                     result: Ok(serde_json::Value::Null),
                 }));
             }
             Ok(Request::Subscribe) => {
-                if let Ok(o) = state.overview(&app) {
+                if let Ok(o) = app.state::<AppState>().overview(&app) {
                     let _ = tx.send(control::line(&Push::Overview {
                         overview: serde_json::to_value(&o).unwrap_or_default(),
                     }));
                 }
-                state.panel.subscribe(tx.clone());
+                panel.subscribe(tx.clone());
             }
             Ok(Request::Call { id, command }) => {
-                let (app, tx) = (app.clone(), tx.clone());
+                let (handlers, tx) = (TrayHandlers::new(app.clone()), tx.clone());
                 tauri::async_runtime::spawn(async move {
-                    let result = crate::actions::run(&app, command).await;
+                    let result = commands::dispatch(&handlers, command).await;
                     let _ = tx.send(control::line(&Push::Reply { id, result }));
                 });
             }

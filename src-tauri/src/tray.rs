@@ -10,8 +10,9 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Wry};
 
-use crate::app::AppState;
 use crate::overview::{Overview, TrayState};
+use crate::panel_host::PanelHost;
+use crate::state::AppState;
 
 const TRAY_ID: &str = "repxp";
 
@@ -84,7 +85,7 @@ fn on_menu(app: &AppHandle, id: &str) {
         "sync_now" => {
             state.scheduler.trigger(Trigger::SyncNow);
         }
-        "open_panel" => state.panel.open(),
+        "open_panel" => app.state::<PanelHost>().open(),
         "pause" => {
             let paused = state
                 .overview(app)
@@ -143,7 +144,7 @@ pub fn create(app: &AppHandle, o: &Overview) -> tauri::Result<()> {
                 ..
             } = event
             {
-                tray.app_handle().state::<AppState>().panel.open();
+                tray.app_handle().state::<PanelHost>().open();
             }
         })
         .build(app)?;

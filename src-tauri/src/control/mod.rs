@@ -8,15 +8,18 @@
 //! One JSON object per line over a local socket private to this user (transport.rs: a Unix socket
 //! or a Windows named pipe, the peer's user checked on both). An advisory lock on `app.lock`
 //! ([`repxp_engine::instance`]), held for the tray's lifetime, decides which launch is the tray;
-//! the lock dies with the process, so a crash never leaves a stale "already running".
+//! the lock dies with the process, so a crash never leaves a stale "already running". The panel
+//! process's end of a connection is [`link::PanelLink`]; the tray's is panel_host.rs.
 
+pub mod link;
 mod transport;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 pub use transport::{ClientStream, Endpoint, Listener, ServerStream};
@@ -33,38 +36,41 @@ pub enum Request {
     /// The panel process: send me every new overview (the current one first) and focus requests.
     Subscribe,
     /// The panel process relays one of the page's commands.
-    Call { id: u64, command: Command },
+    Call { id: u64, command: PanelCommand },
 }
 
-/// The page's commands, with their arguments (capabilities/default.json grants exactly these).
+/// One of the page's commands as the panel process relays it: its name and its arguments by name,
+/// `{"name": "set_paused", "args": {"paused": true}}` (no `args` when it takes none). Both ends
+/// are generated from the one list in commands/list.rs, which gives each argument its type:
+/// [`encode`](PanelCommand::encode) in the panel process, [`decode`](PanelCommand::decode) in the
+/// tray.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "name", content = "args", rename_all = "snake_case")]
-pub enum Command {
-    GetOverview,
-    SaveSettings {
-        url: String,
-        email: String,
-        api_key: Option<String>,
-    },
-    TestConnection {
-        url: String,
-        email: String,
-        api_key: Option<String>,
-    },
-    SyncNow,
-    SetPaused {
-        paused: bool,
-    },
-    SetNotifications {
-        enabled: bool,
-    },
-    SetAutostart {
-        enabled: bool,
-    },
-    /// "retry" or "discard" the events held back for the rep's decision.
-    ResolveHeld {
-        action: String,
-    },
+pub struct PanelCommand {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub args: Map<String, Value>,
+}
+
+impl PanelCommand {
+    /// `args`: a struct of the command's arguments, named as in the list.
+    pub fn encode(name: &str, args: &impl Serialize) -> Result<PanelCommand, String> {
+        match serde_json::to_value(args) {
+            Ok(Value::Object(args)) => Ok(PanelCommand {
+                name: name.to_string(),
+                args,
+            }),
+            Ok(other) => Err(format!(
+                "internal error: {name}'s arguments are not an object: {other}"
+            )),
+            Err(e) => Err(format!("internal error: {name}'s arguments: {e}")),
+        }
+    }
+
+    /// The arguments as the struct `T` (which refuses unknown names).
+    pub fn decode<T: DeserializeOwned>(self) -> Result<T, String> {
+        serde_json::from_value(Value::Object(self.args))
+            .map_err(|e| format!("{}: bad arguments: {e}", self.name))
+    }
 }
 
 /// What the tray process sends to the panel process.
@@ -364,17 +370,28 @@ mod tests {
 
     #[test]
     fn the_protocol_round_trips() {
+        #[derive(Serialize)]
+        struct Args {
+            paused: bool,
+        }
         let call = Request::Call {
             id: 7,
-            command: Command::SaveSettings {
-                url: "https://crm.acme.com".into(),
-                email: "ana@acme.com".into(),
-                api_key: None,
-            },
+            command: PanelCommand::encode("set_paused", &Args { paused: true }).expect("encode"),
         };
+        let text = line(&call);
         assert_eq!(
-            serde_json::from_str::<Request>(&line(&call)).expect("json"),
-            call
+            text,
+            r#"{"op":"call","id":7,"command":{"name":"set_paused","args":{"paused":true}}}"#
+        );
+        assert_eq!(serde_json::from_str::<Request>(&text).expect("json"), call);
+        // A command without arguments has no `args`, either way.
+        #[derive(Serialize)]
+        struct NoArgs {}
+        let bare = PanelCommand::encode("sync_now", &NoArgs {}).expect("encode");
+        assert_eq!(line(&bare), r#"{"name":"sync_now"}"#);
+        assert_eq!(
+            serde_json::from_str::<PanelCommand>(r#"{"name":"sync_now"}"#).expect("json"),
+            bare
         );
         let reply = Push::Reply {
             id: 7,

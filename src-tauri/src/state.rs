@@ -1,0 +1,140 @@
+//! What the tray process holds for its lifetime, as Tauri state: the store connection, the
+//! scheduler, the cached keychain facts and the refresher's kick. app.rs makes it; the tray menu,
+//! the panel host and the page's commands (handlers.rs) use it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use repxp_engine::secrets::{self, SecretError};
+use repxp_engine::settings::Setting;
+use repxp_engine::sync::config;
+use repxp_engine::sync::scheduler::{SchedulerHandle, Trigger};
+use repxp_engine::Store;
+use tauri::AppHandle;
+use tauri_plugin_autostart::ManagerExt as _;
+use tokio::sync::mpsc;
+
+use crate::desktop_notify::Notifier;
+use crate::overview::{self, KeyView, Overview};
+
+pub struct AppState {
+    pub data_dir: PathBuf,
+    /// The app's own connection: reads for the tray and panel, settings writes.
+    pub store: Mutex<Store>,
+    pub scheduler: SchedulerHandle,
+    /// What the keychain said last (a D-Bus round trip, so cached and refreshed on demand).
+    pub(super) key: Mutex<KeyView>,
+    pub(super) kick: mpsc::UnboundedSender<()>,
+    pub(super) notifier: Arc<Notifier>,
+    /// Keeps the database watcher alive.
+    pub(super) _watcher: Mutex<Option<repxp_engine::db_watch::RecommendedWatcher>>,
+    /// Held for the process's lifetime: this process is the tray for its data directory.
+    pub(super) _instance_lock: repxp_engine::instance::InstanceLock,
+}
+
+impl AppState {
+    /// Asks the refresher to redraw now (after a command changed something).
+    pub fn kick(&self) {
+        let _ = self.kick.send(());
+    }
+
+    pub fn key_view(&self) -> KeyView {
+        self.key.lock().map(|k| k.clone()).unwrap_or(KeyView {
+            stored: false,
+            source: None,
+            keychain_error: None,
+        })
+    }
+
+    pub fn overview(&self, app: &AppHandle) -> Result<Overview, String> {
+        let autostart = app.autolaunch().is_enabled().unwrap_or(false);
+        let key = self.key_view();
+        let status = self.scheduler.status();
+        let store = self
+            .store
+            .lock()
+            .map_err(|_| "internal error: store lock")?;
+        overview::build(
+            &store,
+            &self.data_dir,
+            &status,
+            &key,
+            autostart,
+            overview::now(),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// See [`config::credentials_stamp`]; `None` if the store cannot be read now.
+    pub(super) fn credentials_stamp(&self) -> Option<String> {
+        let store = self.store.lock().ok()?;
+        config::credentials_stamp(&store)
+            .map_err(|e| tracing::warn!(error = %e, "cannot read the settings"))
+            .ok()
+    }
+
+    pub fn set_flag(&self, s: Setting, on: bool) -> Result<(), String> {
+        let mut store = self
+            .store
+            .lock()
+            .map_err(|_| "internal error: store lock")?;
+        store
+            .set_setting(s, Some(if on { "true" } else { "false" }))
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn set_paused(&self, paused: bool) -> Result<(), String> {
+        self.set_flag(Setting::SyncPaused, paused)?;
+        self.scheduler.trigger(Trigger::SetPaused(paused));
+        if !paused {
+            self.scheduler.trigger(Trigger::SyncNow);
+        }
+        self.kick();
+        Ok(())
+    }
+
+    /// Re-reads whether the keychain answers and whether a key is there (off the main thread).
+    pub async fn refresh_key(&self) {
+        let view = tauri::async_runtime::spawn_blocking(read_key_view)
+            .await
+            .unwrap_or_else(|e| KeyView {
+                stored: false,
+                source: None,
+                keychain_error: Some(format!("internal error: {e}")),
+            });
+        if let Ok(mut k) = self.key.lock() {
+            // One line when the keychain starts or stops answering (the panel shows it too).
+            if view.keychain_error.is_some() && view.keychain_error != k.keychain_error {
+                if let Some(e) = &view.keychain_error {
+                    tracing::warn!("{e}");
+                }
+            }
+            *k = view;
+        }
+        self.kick();
+    }
+}
+
+/// The keychain facts the panel shows. The key itself is dropped here and goes nowhere.
+fn read_key_view() -> KeyView {
+    let keychain_error = secrets::keychain_available()
+        .err()
+        .map(|e: SecretError| e.to_string());
+    match secrets::load_api_key() {
+        Ok(Some((_key, source))) => KeyView {
+            stored: true,
+            source: Some(source),
+            keychain_error,
+        },
+        Ok(None) => KeyView {
+            stored: false,
+            source: None,
+            keychain_error,
+        },
+        Err(e) => KeyView {
+            stored: false,
+            source: None,
+            keychain_error: keychain_error.or(Some(e.to_string())),
+        },
+    }
+}
