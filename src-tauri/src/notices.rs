@@ -88,7 +88,7 @@ impl Notices {
                         )
                     })
                     .unwrap_or_default();
-                let kind = o.error.as_ref().and_then(|e| e.kind.as_deref());
+                let kind = o.error.as_ref().and_then(|e| e.kind);
                 let pending = o.progression.pending;
                 let kept = if pending > 0 {
                     format!(" {pending} waiting to sync, kept safely on this computer.")
@@ -136,7 +136,7 @@ mod tests {
     use super::*;
     use crate::overview::{build, KeyView};
     use repxp_engine::sync::scheduler::SchedulerStatus;
-    use repxp_engine::{settings::Setting, Progress, Store};
+    use repxp_engine::{settings::Setting, ErrorKind, Progress, Store};
 
     struct World {
         _dir: tempfile::TempDir,
@@ -184,7 +184,7 @@ mod tests {
         assert!(n.observe(&w.overview(), later, true).is_empty());
         for _ in 0..5 {
             w.store
-                .record_sync_failure("offline", "offline: cannot reach 127.0.0.1", None)
+                .record_sync_failure(ErrorKind::Offline, "offline: cannot reach 127.0.0.1", None)
                 .expect("fail");
         }
         let first = n.observe(&w.overview(), later, true);
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(first[0].title, "RepXP can't reach Twenty");
         assert_eq!(first[0].kind, NoticeKind::Failure);
         w.store
-            .record_sync_failure("offline", "offline again", None)
+            .record_sync_failure(ErrorKind::Offline, "offline again", None)
             .expect("fail");
         assert!(
             n.observe(&w.overview(), later, true).is_empty(),
@@ -212,7 +212,11 @@ mod tests {
         let t0 = Instant::now();
         let mut n = Notices::new(t0);
         w.store
-            .record_sync_failure("auth", "Twenty refused the API key (HTTP 403)", None)
+            .record_sync_failure(
+                ErrorKind::Auth,
+                "Twenty refused the API key (HTTP 403)",
+                None,
+            )
             .expect("fail");
         assert!(n.observe(&w.overview(), t0, true).is_empty(), "grace");
         assert!(n.grace_left(t0).is_some());
@@ -235,7 +239,11 @@ mod tests {
         let mut n = Notices::new(t0);
         n.observe(&w.overview(), later, false);
         w.store
-            .record_sync_failure("server", "Twenty had a server error (HTTP 500)", None)
+            .record_sync_failure(
+                ErrorKind::Server,
+                "Twenty had a server error (HTTP 500)",
+                None,
+            )
             .expect("fail");
         assert!(n.observe(&w.overview(), later, false).is_empty());
         assert!(

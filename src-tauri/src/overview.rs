@@ -10,10 +10,10 @@ use repxp_engine::secrets::KeySource;
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::config::{self, EMAIL_ENV, URL_ENV};
 use repxp_engine::sync::scheduler::{Phase, SchedulerStatus};
-use repxp_engine::sync_status::{next_step, Attention, SyncRecord, SyncState};
-use repxp_engine::{timefmt, Progression, Store, StoreError};
+use repxp_engine::sync_status::{next_step, Attention, SyncHistory, SyncState};
+use repxp_engine::timefmt::{self, Timestamp};
+use repxp_engine::{ErrorKind, Progression, Store, StoreError};
 use serde::Serialize;
-use time::OffsetDateTime;
 
 /// How many recent events the panel lists.
 pub const RECENT: usize = 20;
@@ -48,9 +48,36 @@ impl TrayState {
     }
 }
 
-/// Error kinds that mean "cannot reach Twenty" rather than "Twenty said no".
-pub fn is_offline_kind(kind: Option<&str>) -> bool {
-    matches!(kind, Some("offline" | "timeout"))
+/// Error kinds that mean "cannot reach Twenty" rather than "Twenty said no": the tray shows
+/// offline, and the notice says RepXP can't reach Twenty.
+pub fn is_offline_kind(kind: Option<ErrorKind>) -> bool {
+    let Some(kind) = kind else {
+        return false;
+    };
+    match kind {
+        ErrorKind::Offline | ErrorKind::Timeout => true,
+        ErrorKind::Interrupted
+        | ErrorKind::Contended
+        | ErrorKind::Server
+        | ErrorKind::Malformed
+        | ErrorKind::RateLimited
+        | ErrorKind::Auth
+        | ErrorKind::NoKey
+        | ErrorKind::Permission
+        | ErrorKind::PaymentRequired
+        | ErrorKind::SchemaMissing
+        | ErrorKind::UnsupportedServer
+        | ErrorKind::Rejected
+        | ErrorKind::BadUrl
+        | ErrorKind::NotConnected
+        | ErrorKind::Keychain
+        | ErrorKind::LocalDatabase
+        | ErrorKind::RecordTrashed
+        | ErrorKind::EmailChanged
+        | ErrorKind::FieldUnreadable
+        | ErrorKind::WritesRejected
+        | ErrorKind::Other => false,
+    }
 }
 
 /// The icon for a moment: the worst thing that is true wins. Paused outranks a stale error (no
@@ -60,7 +87,7 @@ pub fn tray_state(
     paused: bool,
     phase: Phase,
     failing: bool,
-    error_kind: Option<&str>,
+    error_kind: Option<ErrorKind>,
     pending: u64,
 ) -> TrayState {
     if !configured {
@@ -100,18 +127,39 @@ pub enum ErrorAction {
     Retry,
 }
 
-pub fn error_action(kind: Option<&str>) -> ErrorAction {
+pub fn error_action(kind: Option<ErrorKind>) -> ErrorAction {
+    let Some(kind) = kind else {
+        return ErrorAction::Retry;
+    };
     match kind {
-        Some("auth" | "no_key" | "keychain") => ErrorAction::ReenterKey,
-        Some("not_connected" | "bad_url" | "rejected" | "email_changed") => ErrorAction::Settings,
-        Some("schema_missing" | "unsupported_server") => ErrorAction::Doctor,
-        _ => ErrorAction::Retry,
+        ErrorKind::Auth | ErrorKind::NoKey | ErrorKind::Keychain => ErrorAction::ReenterKey,
+        ErrorKind::NotConnected
+        | ErrorKind::BadUrl
+        | ErrorKind::Rejected
+        | ErrorKind::EmailChanged => ErrorAction::Settings,
+        ErrorKind::SchemaMissing | ErrorKind::UnsupportedServer => ErrorAction::Doctor,
+        // RepXP retries these by itself (an admin's fix or the network included): offer a retry
+        // now.
+        ErrorKind::Offline
+        | ErrorKind::Timeout
+        | ErrorKind::Interrupted
+        | ErrorKind::Contended
+        | ErrorKind::Server
+        | ErrorKind::Malformed
+        | ErrorKind::RateLimited
+        | ErrorKind::Permission
+        | ErrorKind::PaymentRequired
+        | ErrorKind::LocalDatabase
+        | ErrorKind::RecordTrashed
+        | ErrorKind::FieldUnreadable
+        | ErrorKind::WritesRejected
+        | ErrorKind::Other => ErrorAction::Retry,
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorView {
-    pub kind: Option<String>,
+    pub kind: Option<ErrorKind>,
     pub message: String,
     /// What to do next, one short line (`sync_status::next_step`); the tray menu shows it.
     pub next_step: &'static str,
@@ -154,7 +202,7 @@ pub struct Overview {
     pub summary: String,
     /// The tray menu's second line: the queue, the error, or "Everything is on Twenty".
     pub detail: String,
-    pub sync: SyncRecord,
+    pub sync: SyncHistory,
     pub scheduler: SchedulerStatus,
     pub error: Option<ErrorView>,
     pub activity: Vec<ActivityItem>,
@@ -195,12 +243,12 @@ pub fn build(
     status: &SchedulerStatus,
     key: &KeyView,
     autostart: bool,
-    now: OffsetDateTime,
+    now: Timestamp,
 ) -> Result<Overview, StoreError> {
     let progression = store.progression()?;
     let configured = config::target(store)?.is_some();
     let state = store.sync_state(configured, progression.pending)?;
-    let sync = store.sync_record()?;
+    let sync = store.sync_history()?;
     let paused = store.flag(Setting::SyncPaused, false)?;
     let failing = configured && sync.failure_streak > 0;
     let tray = tray_state(
@@ -208,7 +256,7 @@ pub fn build(
         paused,
         status.phase,
         failing,
-        sync.last_error_kind.as_deref(),
+        sync.last_error_kind,
         progression.pending,
     );
     let when = if !configured {
@@ -229,13 +277,14 @@ pub fn build(
         when
     );
     let error = failing.then(|| ErrorView {
-        kind: sync.last_error_kind.clone(),
+        kind: sync.last_error_kind,
         message: sync
             .last_error
             .clone()
             .unwrap_or_else(|| "the last sync failed".into()),
-        next_step: next_step(sync.last_error_kind.as_deref().unwrap_or_default()),
-        action: error_action(sync.last_error_kind.as_deref()),
+        // A failure recorded without a kind gets the generic line, like a word we do not know.
+        next_step: next_step(sync.last_error_kind.unwrap_or(ErrorKind::Other)),
+        action: error_action(sync.last_error_kind),
         retry_in_ms: (status.phase == Phase::Backoff)
             .then_some(status.next_sync_in_ms)
             .flatten(),
@@ -292,12 +341,9 @@ pub fn build(
 
 /// When the summary's relative time next changes ("just now" → "1 min ago" → …), so the tray can
 /// be refreshed then and not on a fixed tick. `None` when there is no time to show.
-pub fn next_text_change(
-    last_success: Option<&str>,
-    now: OffsetDateTime,
-) -> Option<std::time::Duration> {
+pub fn next_text_change(last_success: Option<&str>, now: Timestamp) -> Option<std::time::Duration> {
     let t = timefmt::parse(last_success?).ok()?;
-    let age = (now - t).whole_seconds().max(0);
+    let age = (now - t).num_seconds().max(0);
     // Boundaries used by `display::relative`: 45 s, then every minute (rounded at :30) to 1 h,
     // then every hour to 2 days, then every day.
     let next = if age < 45 {
@@ -314,9 +360,9 @@ pub fn next_text_change(
     Some(std::time::Duration::from_secs((next - age).max(1) as u64))
 }
 
-/// A stable string for "has anything the panel shows changed?", cheaper to reason about than
-/// deriving `Eq` on engine types.
-pub fn fingerprint(o: &Overview) -> String {
+/// The whole overview as JSON: what the panel was last sent, compared to tell "has anything the
+/// panel shows changed?" (cheaper to reason about than deriving `Eq` on engine types).
+pub fn overview_json(o: &Overview) -> String {
     serde_json::to_string(o).unwrap_or_default()
 }
 
@@ -326,7 +372,7 @@ pub fn newest_event(o: &Overview) -> Option<String> {
     o.activity.first().map(|a| a.id.clone())
 }
 
-pub fn now() -> OffsetDateTime {
+pub fn now() -> Timestamp {
     timefmt::now()
 }
 
@@ -337,20 +383,40 @@ mod tests {
     #[test]
     fn worst_state_wins() {
         use TrayState::*;
-        let t = |configured, paused, phase, failing, kind: Option<&str>, pending| {
+        let t = |configured, paused, phase, failing, kind: Option<ErrorKind>, pending| {
             tray_state(configured, paused, phase, failing, kind, pending)
         };
         assert_eq!(t(false, false, Phase::Idle, false, None, 0), Offline);
-        assert_eq!(t(true, true, Phase::Paused, true, Some("auth"), 3), Paused);
         assert_eq!(
-            t(true, false, Phase::Backoff, true, Some("offline"), 3),
+            t(true, true, Phase::Paused, true, Some(ErrorKind::Auth), 3),
+            Paused
+        );
+        assert_eq!(
+            t(
+                true,
+                false,
+                Phase::Backoff,
+                true,
+                Some(ErrorKind::Offline),
+                3
+            ),
             Offline
         );
         assert_eq!(
-            t(true, false, Phase::Syncing, true, Some("timeout"), 0),
+            t(
+                true,
+                false,
+                Phase::Syncing,
+                true,
+                Some(ErrorKind::Timeout),
+                0
+            ),
             Offline
         );
-        assert_eq!(t(true, false, Phase::Blocked, true, Some("auth"), 0), Error);
+        assert_eq!(
+            t(true, false, Phase::Blocked, true, Some(ErrorKind::Auth), 0),
+            Error
+        );
         assert_eq!(t(true, false, Phase::Syncing, false, None, 2), Syncing);
         assert_eq!(t(true, false, Phase::Idle, false, None, 2), Queued);
         assert_eq!(t(true, false, Phase::Idle, false, None, 0), Synced);
@@ -358,11 +424,17 @@ mod tests {
 
     #[test]
     fn errors_map_to_the_action_that_fixes_them() {
-        assert_eq!(error_action(Some("auth")), ErrorAction::ReenterKey);
-        assert_eq!(error_action(Some("no_key")), ErrorAction::ReenterKey);
-        assert_eq!(error_action(Some("bad_url")), ErrorAction::Settings);
-        assert_eq!(error_action(Some("schema_missing")), ErrorAction::Doctor);
-        assert_eq!(error_action(Some("offline")), ErrorAction::Retry);
+        assert_eq!(error_action(Some(ErrorKind::Auth)), ErrorAction::ReenterKey);
+        assert_eq!(
+            error_action(Some(ErrorKind::NoKey)),
+            ErrorAction::ReenterKey
+        );
+        assert_eq!(error_action(Some(ErrorKind::BadUrl)), ErrorAction::Settings);
+        assert_eq!(
+            error_action(Some(ErrorKind::SchemaMissing)),
+            ErrorAction::Doctor
+        );
+        assert_eq!(error_action(Some(ErrorKind::Offline)), ErrorAction::Retry);
         assert_eq!(error_action(None), ErrorAction::Retry);
     }
 
@@ -373,30 +445,6 @@ mod tests {
         if env_set(URL_ENV) || env_set(EMAIL_ENV) {
             return;
         }
-        const KINDS: [&str; 22] = [
-            "offline",
-            "timeout",
-            "interrupted",
-            "contended",
-            "server",
-            "malformed",
-            "rate_limited",
-            "auth",
-            "no_key",
-            "permission",
-            "payment_required",
-            "schema_missing",
-            "unsupported_server",
-            "rejected",
-            "bad_url",
-            "not_connected",
-            "keychain",
-            "local_database",
-            "record_trashed",
-            "email_changed",
-            "field_unreadable",
-            "writes_rejected",
-        ];
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = Store::open_dir(dir.path()).expect("open");
         store
@@ -411,7 +459,7 @@ mod tests {
             keychain_error: None,
         };
         let mut steps = std::collections::BTreeSet::new();
-        for kind in KINDS {
+        for &kind in ErrorKind::ALL {
             store
                 .record_sync_failure(kind, &format!("the {kind} message"), None)
                 .expect("failure");
@@ -424,6 +472,9 @@ mod tests {
                 now(),
             )
             .expect("overview");
+            let json = serde_json::to_value(&o).expect("json");
+            assert_eq!(json["error"]["kind"], kind.as_str(), "the panel's word");
+            assert_eq!(json["sync"]["last_error_kind"], kind.as_str());
             let e = o.error.expect("an error is shown");
             assert_eq!(o.detail, e.next_step, "{kind}: the tray's detail line");
             assert!(o.detail.chars().count() <= 70, "{kind}: fits the menu");
@@ -480,6 +531,6 @@ mod tests {
         assert_eq!(o.activity.len(), 1);
         assert!(!o.activity[0].pushed);
         assert!(o.error.is_none());
-        assert!(!fingerprint(&o).is_empty());
+        assert!(!overview_json(&o).is_empty());
     }
 }

@@ -1,8 +1,6 @@
 //! How numbers and times read to a rep, shared by the CLI, the tray menu and the panel.
 
-use time::OffsetDateTime;
-
-use crate::timefmt;
+use crate::timefmt::{self, Timestamp};
 
 /// 1240 -> "1,240".
 pub fn thousands(n: i64) -> String {
@@ -22,14 +20,14 @@ pub fn thousands(n: i64) -> String {
 
 /// "just now", "2 min ago", "3 h ago", "5 days ago"; "never" for `None`; the raw text if it does
 /// not parse.
-pub fn relative(when: Option<&str>, now: OffsetDateTime) -> String {
+pub fn relative(when: Option<&str>, now: Timestamp) -> String {
     let Some(s) = when else {
         return "never".into();
     };
     let Ok(t) = timefmt::parse(s) else {
         return s.to_string();
     };
-    let secs = (now - t).whole_seconds();
+    let secs = (now - t).num_seconds();
     match secs {
         s if s < 45 => "just now".into(),
         s if s < 3_600 => format!("{} min ago", (s + 30) / 60),

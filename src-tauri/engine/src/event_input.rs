@@ -2,8 +2,6 @@
 //! reads as a request body, e.g. `{"kind":"xp","amount":50,"source":"dialer","id":"…"}`.
 //! Both callers are outside programs, so everything is re-validated here.
 
-use time::OffsetDateTime;
-
 use crate::error::ValidationError;
 use crate::model::{EventId, Progress};
 use crate::timefmt;
@@ -21,7 +19,7 @@ pub enum EventInputError {
 pub struct EventInput {
     pub progress: Progress,
     pub id: Option<EventId>,
-    pub at: Option<OffsetDateTime>,
+    pub at: Option<timefmt::Timestamp>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -69,22 +67,19 @@ mod tests {
         assert!(e.at.is_some());
     }
 
-    #[test]
-    fn rejects_bad_shapes_and_values_with_one_line() {
-        for bad in [
-            "",
-            "{",
-            r#"{"kind":"xp"}"#,
-            r#"{"kind":"gold","amount":5}"#,
-            r#"{"kind":"xp","amount":0}"#,
-            r#"{"kind":"xp","amount":1e400}"#,
-            r#"{"kind":"xp","amount":10,"id":"nope"}"#,
-            r#"{"kind":"boss","boss_id":""}"#,
-            r#"{"kind":"exam","exam_id":"e","score":101}"#,
-        ] {
-            let err = EventInput::from_json(bad).expect_err(bad).to_string();
-            assert!(!err.contains('\n'), "{bad}: {err}");
-        }
+    #[rstest::rstest]
+    #[case::empty("")]
+    #[case::unclosed("{")]
+    #[case::xp_without_amount(r#"{"kind":"xp"}"#)]
+    #[case::unknown_kind(r#"{"kind":"gold","amount":5}"#)]
+    #[case::zero_xp(r#"{"kind":"xp","amount":0}"#)]
+    #[case::huge_number(r#"{"kind":"xp","amount":1e400}"#)]
+    #[case::bad_id(r#"{"kind":"xp","amount":10,"id":"nope"}"#)]
+    #[case::empty_boss(r#"{"kind":"boss","boss_id":""}"#)]
+    #[case::score_over_100(r#"{"kind":"exam","exam_id":"e","score":101}"#)]
+    fn rejects_bad_shapes_and_values_with_one_line(#[case] bad: &str) {
+        let err = EventInput::from_json(bad).expect_err(bad).to_string();
+        assert!(!err.contains('\n'), "{bad}: {err}");
     }
 
     proptest::proptest! {

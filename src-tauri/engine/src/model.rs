@@ -212,26 +212,27 @@ mod tests {
         );
     }
 
+    #[rstest::rstest]
+    #[case::empty("")]
+    #[case::blank(" ")]
+    #[case::negative("-5")]
+    #[case::signed("+5")]
+    #[case::fraction("1.5")]
+    #[case::exponent("1e3")]
+    #[case::word("abc")]
+    #[case::zero("0")]
+    #[case::over_the_cap("100001")]
+    #[case::over_i64("99999999999999999999")]
+    fn parse_xp_amount_rejects_what_is_not_a_plain_count(#[case] bad: &str) {
+        let err = Progress::parse_xp_amount(bad).expect_err(bad);
+        assert!(
+            err.to_string().contains("whole number from 1 to 100000"),
+            "{err}"
+        );
+    }
+
     #[test]
-    fn parse_xp_amount_rejects_what_is_not_a_plain_count() {
-        for bad in [
-            "",
-            " ",
-            "-5",
-            "+5",
-            "1.5",
-            "1e3",
-            "abc",
-            "0",
-            "100001",
-            "99999999999999999999",
-        ] {
-            let err = Progress::parse_xp_amount(bad).expect_err(bad);
-            assert!(
-                err.to_string().contains("whole number from 1 to 100000"),
-                "{err}"
-            );
-        }
+    fn parse_xp_amount_takes_a_padded_count() {
         assert_eq!(Progress::parse_xp_amount(" 250 "), Ok(250));
     }
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::error::StoreError;
+use crate::error_kind::ErrorKind;
 use crate::settings::Setting;
 use crate::store::Store;
 use crate::timefmt;
@@ -36,12 +37,16 @@ impl SyncState {
     }
 }
 
+/// What the last syncs left in the `sync_state` row: last success and attempt, the last error and
+/// its kind, the failure streak and the next attempt.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SyncRecord {
+pub struct SyncHistory {
     pub last_success_at: Option<String>,
     pub last_attempt_at: Option<String>,
     pub last_error: Option<String>,
-    pub last_error_kind: Option<String>,
+    /// Serialized as the kind's stable word; a word this build does not know (another RepXP
+    /// version wrote it) reads as [`ErrorKind::Other`].
+    pub last_error_kind: Option<ErrorKind>,
     pub failure_streak: u32,
     pub next_attempt_at: Option<String>,
     /// What to do about the last error, in one short line (`next_step`); null when none.
@@ -49,50 +54,58 @@ pub struct SyncRecord {
 }
 
 /// What to do next about a failed sync, one short line a rep can act on (it fits the tray
-/// menu), for each stable error word. Meanwhile nothing is lost: what the rep earns waits here.
-pub fn next_step(kind: &str) -> &'static str {
+/// menu), for each kind. Meanwhile nothing is lost: what the rep earns waits here.
+pub fn next_step(kind: ErrorKind) -> &'static str {
     match kind {
-        "offline" => "Waiting for the network: RepXP retries by itself",
-        "timeout" => "Twenty is slow to answer: RepXP retries by itself",
-        "interrupted" | "contended" => "RepXP retries by itself",
-        "server" => "Twenty has a server problem: RepXP retries by itself",
-        "malformed" => "Twenty answered oddly: RepXP retries by itself",
-        "rate_limited" => "Twenty is busy for your whole team: RepXP retries later",
-        "auth" => "Enter a valid API key in Settings",
-        "no_key" => "Enter your Twenty API key in Settings",
-        "permission" => "Ask your Twenty admin to let your key's role use Rep progressions",
-        "payment_required" => "Ask your Twenty admin to renew the workspace's plan or credits",
-        "schema_missing" => "Ask your Twenty admin to run `repxp-cli doctor --fix`",
-        "unsupported_server" => "Ask your Twenty admin to upgrade Twenty",
-        "rejected" => "Run `repxp-cli doctor` and show its answer to your Twenty admin",
-        "bad_url" => "Fix the Twenty address in Settings (https://…)",
-        "not_connected" => "Open Settings and connect to Twenty",
-        "keychain" => "Unlock or set up this computer's keychain, then save the key again",
-        "local_database" => "Check the disk and the data folder (`repxp-cli doctor`)",
-        "record_trashed" => "Ask your Twenty admin to restore your record from the trash",
-        "email_changed" => "Change your email in Settings to the one Twenty now has",
-        "field_unreadable" => "Ask your Twenty admin to fix the field RepXP names",
-        "writes_rejected" => "Ask your Twenty admin why Twenty refuses changes to your record",
-        _ => "RepXP retries by itself; `repxp-cli doctor` tells more",
+        ErrorKind::Offline => "Waiting for the network: RepXP retries by itself",
+        ErrorKind::Timeout => "Twenty is slow to answer: RepXP retries by itself",
+        ErrorKind::Interrupted | ErrorKind::Contended => "RepXP retries by itself",
+        ErrorKind::Server => "Twenty has a server problem: RepXP retries by itself",
+        ErrorKind::Malformed => "Twenty answered oddly: RepXP retries by itself",
+        ErrorKind::RateLimited => "Twenty is busy for your whole team: RepXP retries later",
+        ErrorKind::Auth => "Enter a valid API key in Settings",
+        ErrorKind::NoKey => "Enter your Twenty API key in Settings",
+        ErrorKind::Permission => {
+            "Ask your Twenty admin to let your key's role use Rep progressions"
+        }
+        ErrorKind::PaymentRequired => {
+            "Ask your Twenty admin to renew the workspace's plan or credits"
+        }
+        ErrorKind::SchemaMissing => "Ask your Twenty admin to run `repxp-cli doctor --fix`",
+        ErrorKind::UnsupportedServer => "Ask your Twenty admin to upgrade Twenty",
+        ErrorKind::Rejected => "Run `repxp-cli doctor` and show its answer to your Twenty admin",
+        ErrorKind::BadUrl => "Fix the Twenty address in Settings (https://…)",
+        ErrorKind::NotConnected => "Open Settings and connect to Twenty",
+        ErrorKind::Keychain => "Unlock or set up this computer's keychain, then save the key again",
+        ErrorKind::LocalDatabase => "Check the disk and the data folder (`repxp-cli doctor`)",
+        ErrorKind::RecordTrashed => "Ask your Twenty admin to restore your record from the trash",
+        ErrorKind::EmailChanged => "Change your email in Settings to the one Twenty now has",
+        ErrorKind::FieldUnreadable => "Ask your Twenty admin to fix the field RepXP names",
+        ErrorKind::WritesRejected => {
+            "Ask your Twenty admin why Twenty refuses changes to your record"
+        }
+        // A word another RepXP version wrote: the generic line.
+        ErrorKind::Other => "RepXP retries by itself; `repxp-cli doctor` tells more",
     }
 }
 
 impl Store {
-    pub fn sync_record(&self) -> Result<SyncRecord, StoreError> {
+    pub fn sync_history(&self) -> Result<SyncHistory, StoreError> {
         self.conn()
             .query_row(
                 "SELECT last_success_at, last_attempt_at, last_error, last_error_kind,
                         failure_streak, next_attempt_at FROM sync_state WHERE singleton = 1",
                 [],
                 |r| {
-                    Ok(SyncRecord {
+                    let last_error_kind: Option<ErrorKind> = r.get(3)?;
+                    Ok(SyncHistory {
                         last_success_at: r.get(0)?,
                         last_attempt_at: r.get(1)?,
                         last_error: r.get(2)?,
-                        last_error_kind: r.get(3)?,
+                        last_error_kind,
                         failure_streak: r.get::<_, i64>(4)?.clamp(0, u32::MAX as i64) as u32,
                         next_attempt_at: r.get(5)?,
-                        next_step: r.get::<_, Option<String>>(3)?.map(|k| next_step(&k)),
+                        next_step: last_error_kind.map(next_step),
                     })
                 },
             )
@@ -111,10 +124,10 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// `kind` is a stable machine word (offline, auth, rate_limited…), `message` one human line.
+    /// `kind` is stored as its stable word, `message` is one human line.
     pub fn record_sync_failure(
         &mut self,
-        kind: &str,
+        kind: ErrorKind,
         message: &str,
         next_attempt_at: Option<String>,
     ) -> Result<(), StoreError> {
@@ -144,7 +157,7 @@ impl Store {
         if self.flag(Setting::SyncPaused, false)? {
             return Ok(SyncState::Paused);
         }
-        let rec = self.sync_record()?;
+        let rec = self.sync_history()?;
         Ok(if rec.failure_streak > 0 {
             SyncState::Error
         } else if pending > 0 {
@@ -271,5 +284,78 @@ impl Store {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind goes into the `last_error_kind` column as its word and comes back as itself,
+    /// with its own next step (the match in `next_step` is exhaustive: a new kind cannot miss
+    /// one; this checks the words and that no two kinds share a line by accident).
+    #[test]
+    fn every_kind_round_trips_through_the_database_with_a_next_step() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open_dir(dir.path()).expect("open");
+        let mut lines = std::collections::BTreeMap::new();
+        for &kind in ErrorKind::ALL {
+            store
+                .record_sync_failure(kind, &format!("the {kind} message"), None)
+                .expect("record");
+            let word: String = store
+                .conn()
+                .query_row(
+                    "SELECT last_error_kind FROM sync_state WHERE singleton = 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("column");
+            assert_eq!(word, kind.as_str(), "the column holds the stable word");
+            let rec = store.sync_history().expect("read");
+            assert_eq!(rec.last_error_kind, Some(kind));
+            assert_eq!(rec.next_step, Some(next_step(kind)));
+            assert!(!next_step(kind).is_empty(), "{kind}");
+            let json = serde_json::to_value(&rec).expect("json");
+            assert_eq!(json["last_error_kind"], kind.as_str(), "status --json");
+            lines
+                .entry(next_step(kind))
+                .or_insert_with(Vec::new)
+                .push(kind);
+        }
+        // Only these kinds share a line on purpose.
+        for (line, kinds) in lines {
+            assert!(
+                kinds.len() == 1 || kinds == [ErrorKind::Interrupted, ErrorKind::Contended],
+                "{line:?} is shared by {kinds:?}"
+            );
+        }
+        store.record_sync_success().expect("success");
+        let rec = store.sync_history().expect("read");
+        assert_eq!((rec.last_error_kind, rec.next_step), (None, None));
+    }
+
+    /// A word written by another RepXP version reads back as `Other`, with the generic step.
+    #[test]
+    fn an_unknown_word_in_the_database_reads_as_other() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = Store::open_dir(dir.path()).expect("open");
+        store
+            .record_sync_failure(ErrorKind::Offline, "cannot reach Twenty", None)
+            .expect("record");
+        store
+            .conn()
+            .execute(
+                "UPDATE sync_state SET last_error_kind = 'quota_exceeded' WHERE singleton = 1",
+                [],
+            )
+            .expect("older or newer RepXP");
+        let rec = store.sync_history().expect("no error, no panic");
+        assert_eq!(rec.last_error_kind, Some(ErrorKind::Other));
+        assert_eq!(
+            rec.next_step,
+            Some("RepXP retries by itself; `repxp-cli doctor` tells more")
+        );
+        assert_eq!(rec.failure_streak, 1);
     }
 }

@@ -2,9 +2,9 @@
 //! settings, and the key from the keychain (or `REPXP_TWENTY_API_KEY`).
 
 use crate::error::StoreError;
+use crate::identity::identity_key;
 use crate::secrets::{self, ApiKey, KeySource, SecretError};
 use crate::settings::Setting;
-use crate::snapshot::identity_key;
 use crate::store::Store;
 
 pub const URL_ENV: &str = "REPXP_TWENTY_URL";
@@ -70,8 +70,10 @@ pub fn credentials_stamp(store: &Store) -> Result<String, StoreError> {
 
 /// Records that a key was just stored in the keychain (see [`Setting::KeyStoredAt`]).
 pub fn note_key_stored(store: &mut Store) -> Result<(), StoreError> {
-    let now = time::OffsetDateTime::now_utc()
-        .unix_timestamp_nanos()
+    // Nanoseconds: two `connect`s within one millisecond still differ.
+    let now = chrono::Utc::now()
+        .timestamp_nanos_opt()
+        .unwrap_or_default()
         .to_string();
     store.set_setting(Setting::KeyStoredAt, Some(&now))
 }

@@ -3,7 +3,7 @@
 
 use crate::outbox::Push;
 use crate::snapshot::{later_time, merge_exams, Snapshot, Watermark};
-use crate::twenty::record::level_to_write;
+use crate::twenty::progression_json::level_to_write;
 
 /// What Twenty's watermark for the push's device says about the push.
 #[derive(Debug, Clone, PartialEq, Eq)]

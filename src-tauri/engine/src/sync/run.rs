@@ -11,11 +11,13 @@ use super::legacy;
 use super::plan::{apply, settle, Local, Settled};
 use crate::crashpoint;
 use crate::error::StoreError;
+use crate::error_kind::ErrorKind;
+use crate::identity::{identity_key, Owner};
 use crate::lineage::Claim;
-use crate::outbox::{field_of_kind, kind_of_field, Owner, ParkedKind, Push};
-use crate::snapshot::{identity_key, Snapshot};
+use crate::outbox::{field_of_kind, kind_of_field, ParkedKind, Push};
+use crate::snapshot::Snapshot;
 use crate::store::Store;
-use crate::twenty::record::update_fields;
+use crate::twenty::progression_json::update_fields;
 use crate::twenty::{TwentyClient, TwentyError};
 
 /// How often a write may lose the compare-and-set to another writer before we give up for now.
@@ -66,15 +68,15 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
             SyncError::Twenty(e) => e.kind(),
-            SyncError::Store(_) => "local_database",
-            SyncError::Contended(_) => "contended",
-            SyncError::Trashed => "record_trashed",
-            SyncError::EmailChanged { .. } => "email_changed",
-            SyncError::FieldUnreadable { .. } => "field_unreadable",
-            SyncError::WritesRejected { .. } => "writes_rejected",
+            SyncError::Store(_) => ErrorKind::LocalDatabase,
+            SyncError::Contended(_) => ErrorKind::Contended,
+            SyncError::Trashed => ErrorKind::RecordTrashed,
+            SyncError::EmailChanged { .. } => ErrorKind::EmailChanged,
+            SyncError::FieldUnreadable { .. } => ErrorKind::FieldUnreadable,
+            SyncError::WritesRejected { .. } => ErrorKind::WritesRejected,
         }
     }
 

@@ -13,7 +13,7 @@
 //! - **Escalate at once, decay slowly.** A 429 sets the rep's `stretch` straight to
 //!   [`MAX_STRETCH`] (8); it halves after every [`CALM_SUCCESSES_TO_DECAY`] syncs without a 429
 //!   (8, 4, 2, 1). Doubling instead (1, 2, 4, 8) costs a team one round of 429s per step to find
-//!   its pace: in the fleet simulation (tests/tests/fleet.rs) a version that started at 4 and
+//!   its pace: in the fleet simulation (fake-twenty/tests/fleet.rs) a version that started at 4 and
 //!   doubled still sent 1,000 reps' Twenty 200 to 250 requests a minute for minutes 5 to 10 of the
 //!   morning.
 //! - **Spread the retry.** The retry after a 429 comes after the server's wait (Retry-After, or the
@@ -58,6 +58,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, Instant};
+
+use crate::error_kind::ErrorKind;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SchedulerConfig {
@@ -109,7 +111,7 @@ pub enum Trigger {
 /// Why a sync failed, as far as scheduling goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
     /// Retrying unchanged can succeed (offline, timeout, 5xx, 429…).
     pub transient: bool,
@@ -142,7 +144,7 @@ pub enum Phase {
 pub struct SchedulerStatus {
     pub phase: Phase,
     pub failure_streak: u32,
-    pub last_error_kind: Option<String>,
+    pub last_error_kind: Option<ErrorKind>,
     pub last_error: Option<String>,
     /// Syncs run since start (succeeded or not).
     pub syncs: u64,
@@ -249,6 +251,37 @@ impl State {
         };
         let change = change.map(|c| self.paced_until.map_or(c, |p| c.max(p)));
         Some(change.map_or(self.periodic_at, |c| c.min(self.periodic_at)))
+    }
+}
+
+/// Whether a failure says the workspace's request budget, shared by the whole team, is spent (a
+/// 429): it stretches the rep's pace and spreads the retry (see the module doc). Every other
+/// transient failure backs off on its own, and a network-up event may cut its wait short.
+fn spends_the_team_budget(kind: ErrorKind) -> bool {
+    match kind {
+        ErrorKind::RateLimited => true,
+        ErrorKind::Offline
+        | ErrorKind::Timeout
+        | ErrorKind::Interrupted
+        | ErrorKind::Contended
+        | ErrorKind::Server
+        | ErrorKind::Malformed
+        | ErrorKind::Auth
+        | ErrorKind::NoKey
+        | ErrorKind::Permission
+        | ErrorKind::PaymentRequired
+        | ErrorKind::SchemaMissing
+        | ErrorKind::UnsupportedServer
+        | ErrorKind::Rejected
+        | ErrorKind::BadUrl
+        | ErrorKind::NotConnected
+        | ErrorKind::Keychain
+        | ErrorKind::LocalDatabase
+        | ErrorKind::RecordTrashed
+        | ErrorKind::EmailChanged
+        | ErrorKind::FieldUnreadable
+        | ErrorKind::WritesRejected
+        | ErrorKind::Other => false,
     }
 }
 
@@ -375,7 +408,7 @@ async fn run<T: SyncTask>(
                 st.streak = st.streak.saturating_add(1);
                 st.changed |= carried_changes;
                 if f.transient {
-                    let rate_limited = f.kind == "rate_limited";
+                    let rate_limited = spends_the_team_budget(f.kind);
                     let delay = if rate_limited {
                         st.stretch = MAX_STRETCH;
                         st.calm_successes = 0;
@@ -425,7 +458,7 @@ async fn run<T: SyncTask>(
                 tracing::info!(kind = %f.kind, streak = st.streak, stretch = st.stretch, transient = f.transient, "sync failed");
                 status.send_modify(|s| {
                     s.last_error = Some(f.message.clone());
-                    s.last_error_kind = Some(f.kind.clone());
+                    s.last_error_kind = Some(f.kind);
                 });
             }
         }

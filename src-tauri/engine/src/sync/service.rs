@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use super::config::{self, ConfigError};
 use super::run::{sync_once, Mode, SyncError, SyncReport};
 use super::scheduler::{Failure, SyncTask};
+use crate::error_kind::ErrorKind;
 use crate::secrets::{self, ApiKey, KeySource, SecretError};
 use crate::settings::Setting;
 use crate::store::Store;
@@ -84,7 +85,7 @@ impl SyncService {
     /// Runs one sync on the service's thread and records its outcome in the store.
     pub async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
         let gone = || Failure {
-            kind: "interrupted".into(),
+            kind: ErrorKind::Interrupted,
             message: "internal error: the sync thread ended".into(),
             transient: true,
             retry_after: None,
@@ -226,7 +227,7 @@ impl SyncCore {
         };
         let recorded = match &outcome {
             Ok(_) => store.record_sync_success(),
-            Err(f) => store.record_sync_failure(&f.kind, &f.message, None),
+            Err(f) => store.record_sync_failure(f.kind, &f.message, None),
         };
         if let Err(e) = recorded {
             tracing::warn!(error = %e, "could not record the sync outcome");
@@ -243,7 +244,7 @@ impl SyncTask for SyncService {
 
 pub fn failure_of(e: &SyncError) -> Failure {
     Failure {
-        kind: e.kind().to_string(),
+        kind: e.kind(),
         message: e.to_string(),
         transient: e.is_transient(),
         retry_after: e.retry_after(),
@@ -252,13 +253,13 @@ pub fn failure_of(e: &SyncError) -> Failure {
 
 fn config_failure(e: &ConfigError) -> Failure {
     let kind = match e {
-        ConfigError::NotConnected => "not_connected",
-        ConfigError::NoKey => "no_key",
-        ConfigError::Secret(_) => "keychain",
-        ConfigError::Store(_) => "local_database",
+        ConfigError::NotConnected => ErrorKind::NotConnected,
+        ConfigError::NoKey => ErrorKind::NoKey,
+        ConfigError::Secret(_) => ErrorKind::Keychain,
+        ConfigError::Store(_) => ErrorKind::LocalDatabase,
     };
     Failure {
-        kind: kind.into(),
+        kind,
         message: e.to_string(),
         // A keychain that is locked or not up yet (login) comes back by itself: retry with the
         // backoff instead of waiting for the rep. The others need the rep (or a new setting).
@@ -345,7 +346,7 @@ mod tests {
         let ticker = tokio::spawn(tokio::time::sleep(Duration::from_millis(10)));
         for _ in 0..2 {
             let f = service.sync(Mode::Both).await.expect_err("locked");
-            assert_eq!((f.kind.as_str(), f.transient), ("keychain", true), "{f:?}");
+            assert_eq!((f.kind, f.transient), (ErrorKind::Keychain, true), "{f:?}");
         }
         tokio::time::timeout(Duration::from_secs(1), ticker)
             .await
@@ -358,7 +359,11 @@ mod tests {
             cv.notify_all();
         }
         let f = service.sync(Mode::Both).await.expect_err("nothing listens");
-        assert_ne!(f.kind, "keychain", "the pending read gave the key: {f:?}");
+        assert_ne!(
+            f.kind,
+            ErrorKind::Keychain,
+            "the pending read gave the key: {f:?}"
+        );
         assert_eq!(
             READS.load(Ordering::SeqCst),
             1,

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::error::TwentyError;
-use super::record::{create_fields, is_trashed, parse_record, short};
+use super::progression_json::{create_fields, is_trashed, parse_record, short};
 use super::url::parse_base_url;
 use crate::secrets::ApiKey;
 use crate::snapshot::Snapshot;
@@ -583,7 +583,7 @@ fn millisecond_bracket(t: &str) -> Option<(String, String)> {
     let at = crate::timefmt::parse(t).ok()?;
     Some((
         crate::timefmt::format(at),
-        crate::timefmt::format(at + time::Duration::milliseconds(1)),
+        crate::timefmt::format(at + chrono::TimeDelta::milliseconds(1)),
     ))
 }
 
@@ -689,6 +689,7 @@ fn transport_error(host: &str, e: &reqwest::Error) -> TwentyError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error_kind::ErrorKind;
 
     #[test]
     fn rep_emails_that_could_break_a_filter_are_refused() {
@@ -711,11 +712,11 @@ mod tests {
     fn status_codes_map_to_what_the_rep_can_do() {
         assert_eq!(
             classify(StatusCode::FORBIDDEN, None, "Forbidden resource".into()).kind(),
-            "auth"
+            ErrorKind::Auth
         );
         assert_eq!(
             classify(StatusCode::UNAUTHORIZED, None, String::new()).kind(),
-            "auth"
+            ErrorKind::Auth
         );
         let rl = classify(
             StatusCode::TOO_MANY_REQUESTS,
@@ -730,7 +731,7 @@ mod tests {
                 "Object repProgression doesn't have any \"syncRevision\" field.".into()
             )
             .kind(),
-            "schema_missing"
+            ErrorKind::SchemaMissing
         );
         assert_eq!(
             classify(
@@ -739,15 +740,15 @@ mod tests {
                 "object 'repProgressions' not found. eg: companies".into()
             )
             .kind(),
-            "schema_missing"
+            ErrorKind::SchemaMissing
         );
         assert_eq!(
             classify(StatusCode::BAD_GATEWAY, None, "x".into()).kind(),
-            "server"
+            ErrorKind::Server
         );
         assert_eq!(
             classify(StatusCode::BAD_REQUEST, None, "invalid uuid".into()).kind(),
-            "rejected"
+            ErrorKind::Rejected
         );
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::error_kind::ErrorKind;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TwentyError {
     #[error("Twenty URL {url:?} is not valid: {reason}")]
@@ -40,22 +42,22 @@ pub enum TwentyError {
 }
 
 impl TwentyError {
-    /// A stable word for logs, `status --json` and the panel.
-    pub fn kind(&self) -> &'static str {
+    /// Why, as the kind `status --json`, the panel and the scheduler know.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            TwentyError::BadUrl { .. } => "bad_url",
-            TwentyError::Offline { .. } => "offline",
-            TwentyError::Timeout { .. } => "timeout",
-            TwentyError::Interrupted { .. } => "interrupted",
-            TwentyError::RateLimited { .. } => "rate_limited",
-            TwentyError::Auth { .. } => "auth",
-            TwentyError::Forbidden { .. } => "permission",
-            TwentyError::PaymentRequired { .. } => "payment_required",
-            TwentyError::SchemaMissing { .. } => "schema_missing",
-            TwentyError::Server { .. } => "server",
-            TwentyError::Rejected { .. } => "rejected",
-            TwentyError::Unsupported => "unsupported_server",
-            TwentyError::Malformed { .. } => "malformed",
+            TwentyError::BadUrl { .. } => ErrorKind::BadUrl,
+            TwentyError::Offline { .. } => ErrorKind::Offline,
+            TwentyError::Timeout { .. } => ErrorKind::Timeout,
+            TwentyError::Interrupted { .. } => ErrorKind::Interrupted,
+            TwentyError::RateLimited { .. } => ErrorKind::RateLimited,
+            TwentyError::Auth { .. } => ErrorKind::Auth,
+            TwentyError::Forbidden { .. } => ErrorKind::Permission,
+            TwentyError::PaymentRequired { .. } => ErrorKind::PaymentRequired,
+            TwentyError::SchemaMissing { .. } => ErrorKind::SchemaMissing,
+            TwentyError::Server { .. } => ErrorKind::Server,
+            TwentyError::Rejected { .. } => ErrorKind::Rejected,
+            TwentyError::Unsupported => ErrorKind::UnsupportedServer,
+            TwentyError::Malformed { .. } => ErrorKind::Malformed,
         }
     }
 

@@ -151,20 +151,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn garbage_is_no_answer() {
-        for v in [
-            "",
-            "  ",
-            "-1",
-            "1.5",
-            "soon",
-            "Sat, 01 Jun 2024 25:00:00 GMT",
-            "Sat, 32 Jun 2024 12:00:00 GMT",
-            "2024-06-01T12:01:30Z",
-        ] {
-            assert_eq!(parse_retry_after(v, now()), None, "{v:?}");
-        }
+    #[rstest::rstest]
+    #[case::empty("")]
+    #[case::blank("  ")]
+    #[case::negative("-1")]
+    #[case::fraction("1.5")]
+    #[case::word("soon")]
+    #[case::hour_25("Sat, 01 Jun 2024 25:00:00 GMT")]
+    #[case::june_32("Sat, 32 Jun 2024 12:00:00 GMT")]
+    #[case::rfc3339_not_http_date("2024-06-01T12:01:30Z")]
+    fn garbage_is_no_answer(#[case] v: &str) {
+        assert_eq!(parse_retry_after(v, now()), None, "{v:?}");
     }
 
     #[test]
@@ -214,13 +211,14 @@ mod tests {
             window_in_message("Limit reached (1 tokens per 999999999999 ms)"),
             Some(MAX_WAIT)
         );
-        for m in [
-            "",
-            "Too Many Requests",
-            "Limit reached (100 tokens per 0 ms)",
-            "100 per minute",
-        ] {
-            assert_eq!(window_in_message(m), None, "{m:?}");
-        }
+    }
+
+    #[rstest::rstest]
+    #[case::empty("")]
+    #[case::no_window("Too Many Requests")]
+    #[case::zero_window("Limit reached (100 tokens per 0 ms)")]
+    #[case::other_wording("100 per minute")]
+    fn a_message_without_a_window_is_none(#[case] m: &str) {
+        assert_eq!(window_in_message(m), None, "{m:?}");
     }
 }

@@ -53,18 +53,19 @@ mod tests {
         assert!(parse_base_url("http://127.8.9.10:3000").is_ok());
         assert!(parse_base_url("http://localhost:3000").is_ok());
         assert!(parse_base_url("http://[::1]:3000").is_ok());
-        for bad in [
-            "http://crm.acme.com",
-            "http://10.0.0.5:3000",
-            "http://localhost.evil.com",
-            "ftp://crm.acme.com",
-            "crm.acme.com",
-            "https://user:pw@crm.acme.com",
-            "https://crm.acme.com/?token=x",
-            "",
-        ] {
-            assert!(parse_base_url(bad).is_err(), "{bad} must be refused");
-        }
+    }
+
+    #[rstest::rstest]
+    #[case::plain_http_remote("http://crm.acme.com")]
+    #[case::plain_http_lan("http://10.0.0.5:3000")]
+    #[case::localhost_lookalike("http://localhost.evil.com")]
+    #[case::not_http("ftp://crm.acme.com")]
+    #[case::no_scheme("crm.acme.com")]
+    #[case::credentials("https://user:pw@crm.acme.com")]
+    #[case::query("https://crm.acme.com/?token=x")]
+    #[case::empty("")]
+    fn refuses(#[case] bad: &str) {
+        assert!(parse_base_url(bad).is_err(), "{bad} must be refused");
     }
 
     #[test]

@@ -52,9 +52,9 @@ impl SyncTask for Probe {
     }
 }
 
-fn transient(kind: &str, retry_after: Option<Duration>) -> Result<(), Failure> {
+fn transient(kind: ErrorKind, retry_after: Option<Duration>) -> Result<(), Failure> {
     Err(Failure {
-        kind: kind.into(),
+        kind,
         message: format!("{kind} failure"),
         transient: true,
         retry_after,
@@ -63,7 +63,7 @@ fn transient(kind: &str, retry_after: Option<Duration>) -> Result<(), Failure> {
 
 fn auth() -> Result<(), Failure> {
     Err(Failure {
-        kind: "auth".into(),
+        kind: ErrorKind::Auth,
         message: "bad key".into(),
         transient: false,
         retry_after: None,
@@ -147,7 +147,11 @@ async fn periodic_sync_every_five_minutes_with_jitter() {
 
 #[tokio::test(start_paused = true)]
 async fn transient_failures_back_off_exponentially_capped_at_the_periodic_interval() {
-    let probe = Probe::new((0..12).map(|_| transient("offline", None)).collect());
+    let probe = Probe::new(
+        (0..12)
+            .map(|_| transient(ErrorKind::Offline, None))
+            .collect(),
+    );
     let (h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(4));
     pass(Duration::from_secs(60 * 60)).await;
     let starts = probe.starts();
@@ -172,7 +176,7 @@ async fn transient_failures_back_off_exponentially_capped_at_the_periodic_interv
 async fn a_wait_an_error_asks_for_is_honoured() {
     // Not a 429: an admin has to act (the record is in the trash): the slow retry it asks for.
     let probe = Probe::new(vec![transient(
-        "record_trashed",
+        ErrorKind::RecordTrashed,
         Some(Duration::from_secs(45)),
     )]);
     let (_h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(5));
@@ -189,7 +193,7 @@ async fn retries_of_forty_reps(with_change: bool) -> Vec<Duration> {
     let probes: Vec<Probe> = (0..40)
         .map(|_| {
             Probe::new(vec![transient(
-                "rate_limited",
+                ErrorKind::RateLimited,
                 Some(Duration::from_secs(45)),
             )])
         })
@@ -248,7 +252,7 @@ async fn a_429_retries_after_the_servers_wait_plus_a_spread() {
 
 #[tokio::test(start_paused = true)]
 async fn a_429_that_names_no_wait_still_spreads_its_retry() {
-    let probe = Probe::new(vec![transient("rate_limited", None)]);
+    let probe = Probe::new(vec![transient(ErrorKind::RateLimited, None)]);
     let (h, _j) = spawn(probe.clone(), quiet(), Some(11));
     h.trigger(Trigger::LocalChange);
     pass(Duration::from_secs(3)).await;
@@ -264,7 +268,13 @@ async fn a_429_that_names_no_wait_still_spreads_its_retry() {
 #[tokio::test(start_paused = true)]
 async fn consecutive_429s_double_the_spread_up_to_forty_minutes() {
     let probes: Vec<Probe> = (0..20)
-        .map(|_| Probe::new((0..5).map(|_| transient("rate_limited", None)).collect()))
+        .map(|_| {
+            Probe::new(
+                (0..5)
+                    .map(|_| transient(ErrorKind::RateLimited, None))
+                    .collect(),
+            )
+        })
         .collect();
     let handles: Vec<_> = probes
         .iter()
@@ -301,9 +311,9 @@ async fn consecutive_429s_double_the_spread_up_to_forty_minutes() {
 #[tokio::test(start_paused = true)]
 async fn network_up_and_local_changes_do_not_cut_a_rate_limit_wait() {
     let probe = Probe::new(vec![
-        transient("rate_limited", Some(Duration::from_secs(30))),
-        transient("rate_limited", None),
-        transient("permission", Some(Duration::from_secs(300))),
+        transient(ErrorKind::RateLimited, Some(Duration::from_secs(30))),
+        transient(ErrorKind::RateLimited, None),
+        transient(ErrorKind::Permission, Some(Duration::from_secs(300))),
     ]);
     let (h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(12));
     for n in 1..=3 {
@@ -333,10 +343,10 @@ async fn network_up_and_local_changes_do_not_cut_a_rate_limit_wait() {
 #[tokio::test(start_paused = true)]
 async fn network_up_cuts_an_offline_wait_even_while_stretched() {
     let probe = Probe::new(vec![
-        transient("rate_limited", None),
-        transient("offline", None),
-        transient("offline", None),
-        transient("offline", None),
+        transient(ErrorKind::RateLimited, None),
+        transient(ErrorKind::Offline, None),
+        transient(ErrorKind::Offline, None),
+        transient(ErrorKind::Offline, None),
     ]);
     let (h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(13));
     while probe.count() < 4 || h.status().phase != Phase::Backoff {
@@ -350,7 +360,7 @@ async fn network_up_cuts_an_offline_wait_even_while_stretched() {
 #[tokio::test(start_paused = true)]
 async fn sync_now_may_skip_a_rate_limit_wait() {
     let probe = Probe::new(vec![transient(
-        "rate_limited",
+        ErrorKind::RateLimited,
         Some(Duration::from_secs(60)),
     )]);
     let (h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(14));
@@ -367,7 +377,7 @@ async fn sync_now_may_skip_a_rate_limit_wait() {
 #[tokio::test(start_paused = true)]
 async fn a_lone_rep_after_one_429_is_back_to_normal_within_the_hour() {
     let probe = Probe::new(vec![transient(
-        "rate_limited",
+        ErrorKind::RateLimited,
         Some(Duration::from_secs(1)),
     )]);
     let (h, _j) = spawn(probe.clone(), quiet(), Some(15));
@@ -415,7 +425,11 @@ async fn a_lone_rep_after_one_429_is_back_to_normal_within_the_hour() {
 /// the stretch halves after every three calm syncs.
 #[tokio::test(start_paused = true)]
 async fn a_429_stretches_the_periodic_interval_and_calm_syncs_shrink_it() {
-    let probe = Probe::new((0..4).map(|_| transient("rate_limited", None)).collect());
+    let probe = Probe::new(
+        (0..4)
+            .map(|_| transient(ErrorKind::RateLimited, None))
+            .collect(),
+    );
     let (h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(16));
     // Four 429s on syncs with nothing to push: retries spread over 30, then 40 minutes.
     pass_long(Duration::from_secs(3 * 3_600)).await;
@@ -452,8 +466,8 @@ async fn a_429_stretches_the_periodic_interval_and_calm_syncs_shrink_it() {
 
 #[tokio::test(start_paused = true)]
 async fn while_stretched_an_outage_backs_off_up_to_the_stretched_interval() {
-    let mut outcomes = vec![transient("rate_limited", None)];
-    outcomes.extend((0..12).map(|_| transient("offline", None)));
+    let mut outcomes = vec![transient(ErrorKind::RateLimited, None)];
+    outcomes.extend((0..12).map(|_| transient(ErrorKind::Offline, None)));
     let probe = Probe::new(outcomes);
     let (_h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(17));
     pass_long(Duration::from_secs(10 * 3_600)).await;
@@ -516,7 +530,11 @@ async fn changes_during_a_sync_collapse_into_one_follow_up() {
 
 #[tokio::test(start_paused = true)]
 async fn network_back_and_sync_now_skip_the_backoff() {
-    let probe = Probe::new((0..100).map(|_| transient("offline", None)).collect());
+    let probe = Probe::new(
+        (0..100)
+            .map(|_| transient(ErrorKind::Offline, None))
+            .collect(),
+    );
     let (h, _j) = spawn(probe.clone(), SchedulerConfig::default(), Some(8));
     // Fail until the backoff is long.
     pass(Duration::from_secs(40)).await;
