@@ -52,10 +52,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::cursor::{cursor_for, cursor_id};
 use super::errors::{ordered, TwentyError};
 use super::iso_ms;
 use super::profile::{legacy_graphql_proxy_error, RepEmailType, TwentyProfile};
-use super::records::{cursor_for, cursor_id};
 
 /// Which schema the fake workspace starts with.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

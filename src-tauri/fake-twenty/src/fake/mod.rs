@@ -21,6 +21,7 @@
 
 mod admin;
 pub mod client_config;
+mod cursor;
 pub mod errors;
 pub mod faults;
 pub mod filter;

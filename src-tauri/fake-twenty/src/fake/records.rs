@@ -45,60 +45,13 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use super::cursor::{cursor_for, cursor_id};
 use super::errors::{ordered, TwentyError};
 use super::filter::{self, DateTimeFilterMode, Filter};
 use super::metadata::{FieldMeta, ObjectMeta};
 use super::profile::TwentyProfile;
 use super::timestamps::{self, render_record};
 use super::{js_number, Inner};
-
-/// Cursor text for a record id: base64 of `{"id":"..."}`. Clients must treat it as opaque.
-pub fn cursor_for(id: &str) -> String {
-    base64(json!({ "id": id }).to_string().as_bytes())
-}
-
-/// The id inside a cursor made by [`cursor_for`] (`None` if it does not decode).
-pub(crate) fn cursor_id(cursor: &str) -> Option<String> {
-    let bytes = unbase64(cursor)?;
-    let v: Value = serde_json::from_slice(&bytes).ok()?;
-    v.get("id")?.as_str().map(str::to_string)
-}
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64(input: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn unbase64(input: &str) -> Option<Vec<u8>> {
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in input.bytes().filter(|c| *c != b'=') {
-        let v = B64.iter().position(|x| *x == c)? as u32;
-        bits = (bits << 6) | v;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push(((bits >> count) & 0xff) as u8);
-        }
-    }
-    Some(out)
-}
 
 /// `pageInfo` as in packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-base.handler.ts (`PageInfo`).
 #[derive(Serialize)]
@@ -934,19 +887,4 @@ pub fn restore_many(
         &format!("restore{}", capitalize(&object.name_plural)),
         &Value::Array(restored),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_round_trip() {
-        for s in ["", "a", "ab", "abc", "{\"id\":\"x\"}"] {
-            let e = base64(s.as_bytes());
-            assert_eq!(unbase64(&e).unwrap(), s.as_bytes());
-        }
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(cursor_id(&cursor_for("42")).as_deref(), Some("42"));
-    }
 }
