@@ -39,7 +39,7 @@ impl Store {
         let id_text = id.to_string();
         // Earned under the identity this laptop works for now: it goes to that rep's record even
         // if the email or URL changes before it is sent (docs/ARCHITECTURE.md).
-        let identity = crate::sync::config::current_identity(self)?;
+        let identity = crate::identity::current_identity(self)?;
         let inserted = self
             .conn()
             .prepare_cached(

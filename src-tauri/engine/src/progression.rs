@@ -198,7 +198,7 @@ pub(crate) fn overlay(snap: &Snapshot, local: &Unpushed, held: &Held) -> Progres
 impl Store {
     /// The rep's progression as it stands on this device right now.
     pub fn progression(&self) -> Result<Progression, StoreError> {
-        let identity = crate::sync::config::current_identity(self)?;
+        let identity = crate::identity::current_identity(self)?;
         let snap = self.snapshot_of(identity.as_deref())?;
         let owner = identity.as_deref().map(Owner::current);
         let local = unpushed(self.conn(), None, owner.as_ref()).map_err(|e| self.err(e))?;

@@ -133,7 +133,7 @@ impl Store {
     /// The snapshot of the configured identity, or an empty one (before the first sync, or
     /// after the URL or email changed). Settings and environment decide the identity.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        let identity = crate::sync::config::current_identity(self)?;
+        let identity = crate::identity::current_identity(self)?;
         self.snapshot_of(identity.as_deref())
     }
 

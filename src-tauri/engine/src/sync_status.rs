@@ -145,7 +145,7 @@ impl Store {
     /// Whether a Twenty URL and rep email are set, in settings or the environment (the key is
     /// checked where it is used).
     pub fn is_configured(&self) -> Result<bool, StoreError> {
-        Ok(crate::sync::config::target(self)?.is_some())
+        Ok(crate::identity::target(self)?.is_some())
     }
 
     /// The state word for the tray and `status`. `configured` lets the caller count settings
@@ -184,7 +184,7 @@ pub struct Attention {
 impl Store {
     /// What needs attention now, worst first.
     pub fn attention(&self) -> Result<Vec<Attention>, StoreError> {
-        let current = crate::sync::config::current_identity(self)?;
+        let current = crate::identity::current_identity(self)?;
         let snap = self.snapshot_of(current.as_deref())?;
         let mut out = Vec::new();
         let held: Vec<(String, i64, i64, Option<String>)> = {

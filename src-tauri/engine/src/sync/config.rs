@@ -2,36 +2,12 @@
 //! settings, and the key from the keychain (or `REPXP_TWENTY_API_KEY`).
 
 use crate::error::StoreError;
-use crate::identity::identity_key;
+pub use crate::identity::{
+    current_identity, identity, identity_key, target, Target, EMAIL_ENV, URL_ENV,
+};
 use crate::secrets::{self, ApiKey, KeySource, SecretError};
 use crate::settings::Setting;
 use crate::store::Store;
-
-pub const URL_ENV: &str = "REPXP_TWENTY_URL";
-pub const EMAIL_ENV: &str = "REPXP_REP_EMAIL";
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
-/// The URL and email, without touching the keychain (cheap; for status and the tray).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub url: String,
-    pub email: String,
-}
-
-pub fn target(store: &Store) -> Result<Option<Target>, StoreError> {
-    let url = env(URL_ENV).or(store.setting(Setting::TwentyUrl)?);
-    let email = env(EMAIL_ENV).or(store.setting(Setting::RepEmail)?);
-    Ok(match (url, email) {
-        (Some(url), Some(email)) => Some(Target { url, email }),
-        _ => None,
-    })
-}
 
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
@@ -87,21 +63,6 @@ pub fn load(store: &Store) -> Result<SyncConfig, ConfigError> {
         key,
         key_source,
     })
-}
-
-/// The identity (Twenty URL and rep email) settings and environment point at now: what new
-/// events are earned under and which record the view shows.
-pub fn current_identity(store: &Store) -> Result<Option<String>, StoreError> {
-    Ok(target(store)?.map(|t| identity_key(&t.url, &t.email)))
-}
-
-/// The identity (Twenty URL and rep email) the data here belongs to: the one of the last sync,
-/// else the one settings and environment point at.
-pub fn identity(store: &Store) -> Result<Option<String>, StoreError> {
-    if let Some(i) = store.snapshot_identity()? {
-        return Ok(Some(i));
-    }
-    Ok(target(store)?.map(|t| identity_key(&t.url, &t.email)))
 }
 
 /// What a change of Twenty URL or rep email means for this laptop, in one line; `None` when the
