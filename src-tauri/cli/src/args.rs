@@ -103,6 +103,12 @@ pub enum Command {
     /// pushes awards from any process ~2 s after they are recorded, pulls every 5 minutes, serves
     /// the award API. While the tray app runs for the same data, waits for it to quit.
     Run,
+    /// The team's ranking: every rep's XP and level in the same Twenty workspace, with the change
+    /// since an earlier day's reading. One request per 200 reps.
+    Team {
+        #[arg(long)]
+        json: bool,
+    },
     /// Send again events held back (refused by Twenty, "may already be on Twenty", or earned
     /// under an earlier email whose record cannot be reached: those go to the current one): the
     /// given event ids, or all of them.

@@ -18,6 +18,7 @@ use repxp_engine::event_input::{EventInput, EventInputError};
 use repxp_engine::intake::Intake;
 use repxp_engine::model::Progress;
 use repxp_engine::outbox::{ParkedKind, QueuedEvent};
+use repxp_engine::pace::Pace;
 use repxp_engine::progression::Progression;
 use repxp_engine::store::Store;
 use repxp_engine::sync::Mode;
@@ -38,6 +39,8 @@ pub struct StatusReport {
     /// What the rep or their Twenty admin should know (duplicates, unreadable fields, held
     /// events), worst first; empty when all is well.
     pub attention: Vec<Attention>,
+    /// XP today and this week and the run of days with XP, in this computer's time zone.
+    pub pace: Pace,
     /// The rep's record in Twenty, once found or created.
     pub record_id: Option<String>,
     pub data_file: String,
@@ -85,6 +88,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             remote::connect(&mut store, &url, &email, &mut std::io::stdin().lock(), out)
         }
         Command::Doctor { fix } => remote::doctor(&mut store, fix, out),
+        Command::Team { json } => {
+            drop(store);
+            remote::team(&dir, json, out)
+        }
         Command::Run => {
             // The runner keeps its own connections; this one would only sit open for hours.
             drop(store);
@@ -209,6 +216,15 @@ fn stream(
     }
 }
 
+/// "3-day streak", "3-day streak (earn XP today to keep it)", "no streak".
+pub fn streak_text(p: &Pace) -> String {
+    match (p.streak_days, p.streak_today) {
+        (0, _) => "no streak".to_string(),
+        (n, true) => format!("{n}-day streak"),
+        (n, false) => format!("{n}-day streak (earn XP today to keep it)"),
+    }
+}
+
 fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let progression = store.progression()?;
     let configured = store.is_configured()?;
@@ -217,6 +233,7 @@ fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError
         state,
         sync: store.sync_history()?,
         attention: store.attention()?,
+        pace: store.pace()?,
         record_id: store.snapshot()?.remote_id,
         data_file: store.path().display().to_string(),
         progression,
@@ -246,6 +263,14 @@ fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError
         "sync:       {} · last sync {}",
         state.label(),
         relative(report.sync.last_success_at.as_deref(), now)
+    )?;
+    let pace = &report.pace;
+    writeln!(
+        out,
+        "pace:       +{} XP today · +{} XP this week · {}",
+        thousands(pace.xp_today),
+        thousands(pace.xp_this_week),
+        streak_text(pace)
     )?;
     if p.held > 0 {
         writeln!(

@@ -69,6 +69,45 @@ pub fn sync(dir: &Path, mode: Mode, out: &mut dyn Write) -> Result<(), CliError>
     }
 }
 
+/// `team`: the ranking, one line a rep (or JSON); the rep's own row marked.
+pub fn team(dir: &Path, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let mut service = SyncService::new(dir.to_path_buf());
+    let team = runtime()?.block_on(service.team()).map_err(|f| {
+        CliError::Sync(format!(
+            "{} — next: {}",
+            f.message,
+            repxp_engine::sync_status::next_step(f.kind)
+        ))
+    })?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&team)?)?;
+        return Ok(());
+    }
+    let since = team.since.as_deref().unwrap_or("no earlier reading");
+    writeln!(out, "rank  XP         level  since {since:<10}  rep")?;
+    for m in &team.members {
+        let change = match m.xp_change {
+            Some(c) if c >= 0 => format!("+{}", thousands(c)),
+            Some(c) => format!("-{}", thousands(c.saturating_abs())),
+            None => "new".to_string(),
+        };
+        let who = match &m.name {
+            Some(n) => format!("{n} <{}>", m.email),
+            None => m.email.clone(),
+        };
+        let me = if m.me { "  ← you" } else { "" };
+        writeln!(
+            out,
+            "{:>4}  {:<9}  {:>5}  {:<16}  {who}{me}",
+            m.rank,
+            thousands(m.xp),
+            m.level,
+            change
+        )?;
+    }
+    Ok(())
+}
+
 /// `connect`: checks and saves URL and email, reads the key from stdin into the keychain, then
 /// tries the connection. Settings are kept even when Twenty is unreachable (local-first).
 pub fn connect(

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod model;
 pub mod netwatch;
 pub mod outbox;
+pub mod pace;
 pub mod paths;
 pub mod progression;
 pub mod secrets;
@@ -26,6 +27,7 @@ pub mod snapshot;
 pub mod store;
 pub mod sync;
 pub mod sync_status;
+pub mod team;
 pub mod timefmt;
 pub mod twenty;
 

@@ -28,6 +28,19 @@ pub struct Progression {
     /// already be on Twenty"); `repxp-cli queue` says why. Their XP is not in `xp`.
     pub held: u64,
     pub held_xp: i64,
+    /// Which bosses, exams and metrics, and whether the last activity, are not on Twenty yet
+    /// (recorded here and waiting, or held back): the panel marks them "pending".
+    pub pending_items: PendingItems,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PendingItems {
+    pub bosses: BTreeSet<String>,
+    /// Exams Twenty lacks, or holds with a lower score than one recorded here.
+    pub exams: BTreeSet<String>,
+    /// Metrics whose latest local value Twenty does not hold yet.
+    pub metrics: BTreeSet<String>,
+    pub last_activity: bool,
 }
 
 /// The part of the outbox that the view and a push batch both need, aggregated in SQL so 10,000
@@ -178,20 +191,39 @@ pub(crate) fn overlay(snap: &Snapshot, local: &Unpushed, held: &Held) -> Progres
     merge_exams(&mut exams, &held.exams);
     let mut metrics = snap.efficiency_metrics.clone();
     metrics.extend(local.metrics.iter().map(|(k, v)| (k.clone(), *v)));
+    let last_activity = later_time(
+        snap.last_activity_date.as_deref(),
+        local.last_activity.as_deref(),
+    );
+    let pending_items = PendingItems {
+        bosses: bosses.difference(&snap.defeated_bosses).cloned().collect(),
+        exams: exams
+            .iter()
+            .filter(|(id, r)| snap.passed_exams.get(*id) != Some(*r))
+            .map(|(id, _)| id.clone())
+            .collect(),
+        metrics: local
+            .metrics
+            .iter()
+            .filter(|(k, v)| snap.efficiency_metrics.get(*k) != Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect(),
+        last_activity: local.last_activity.is_some()
+            && last_activity.as_deref()
+                != later_time(snap.last_activity_date.as_deref(), None).as_deref(),
+    };
     Progression {
         xp,
         level: level::progress_at_least(xp, snap.level_floor()),
         defeated_bosses: bosses,
         passed_exams: exams,
         efficiency_metrics: metrics,
-        last_activity: later_time(
-            snap.last_activity_date.as_deref(),
-            local.last_activity.as_deref(),
-        ),
+        last_activity,
         pending: local.count,
         pending_xp: local.xp,
         held: held.count,
         held_xp: held.xp,
+        pending_items,
     }
 }
 
@@ -247,5 +279,53 @@ mod tests {
         assert_eq!(v.passed_exams["objections"].score, Some(90.0));
         assert_eq!(v.passed_exams["discovery"].score, None);
         assert_eq!(v.efficiency_metrics["talk_ratio"], 0.6);
+    }
+
+    #[test]
+    fn items_not_on_twenty_yet_are_marked_pending() {
+        let snap = Snapshot {
+            defeated_bosses: BTreeSet::from(["gatekeeper".to_string()]),
+            passed_exams: BTreeMap::from([
+                ("objections".to_string(), ExamResult { score: Some(80.0) }),
+                ("discovery".to_string(), ExamResult { score: Some(95.0) }),
+            ]),
+            efficiency_metrics: BTreeMap::from([
+                ("talk_ratio".to_string(), 0.4),
+                ("dials".to_string(), 50.0),
+            ]),
+            last_activity_date: Some("2026-12-01T10:00:00.000Z".into()),
+            ..Snapshot::default()
+        };
+        let local = Unpushed {
+            count: 5,
+            bosses: BTreeSet::from(["gatekeeper".to_string(), "closer".to_string()]),
+            exams: BTreeMap::from([
+                ("objections".to_string(), ExamResult { score: Some(90.0) }),
+                ("discovery".to_string(), ExamResult { score: Some(60.0) }),
+            ]),
+            metrics: BTreeMap::from([("talk_ratio".to_string(), 0.5), ("dials".to_string(), 50.0)]),
+            last_activity: Some("2026-12-02T09:00:00.000Z".into()),
+            ..Unpushed::default()
+        };
+        let held = Held {
+            count: 1,
+            exams: BTreeMap::from([("pricing".to_string(), ExamResult { score: None })]),
+            ..Held::default()
+        };
+        let p = overlay(&snap, &local, &held).pending_items;
+        assert_eq!(p.bosses, BTreeSet::from(["closer".to_string()]));
+        // A better local score is pending; a worse one changes nothing on Twenty.
+        assert_eq!(
+            p.exams,
+            BTreeSet::from(["objections".to_string(), "pricing".to_string()])
+        );
+        assert_eq!(p.metrics, BTreeSet::from(["talk_ratio".to_string()]));
+        assert!(p.last_activity);
+        let older = Unpushed {
+            last_activity: Some("2026-11-30T09:00:00.000Z".into()),
+            ..Unpushed::default()
+        };
+        let p = overlay(&snap, &older, &Held::default()).pending_items;
+        assert_eq!(p, PendingItems::default());
     }
 }

@@ -23,6 +23,8 @@ pub enum Setting {
     /// Set by a tray that starts while `repxp-cli run` holds the data directory: the runner stops
     /// and the tray syncs from then on (the rep's visible app wins).
     HandoverTo,
+    /// Whether the panel shows the team view (read from Twenty only while shown); default yes.
+    ShowTeam,
 }
 
 impl Setting {
@@ -36,6 +38,7 @@ impl Setting {
             Setting::RepEmailField => "rep_email_field",
             Setting::KeyStoredAt => "key_stored_at",
             Setting::HandoverTo => "handover_to",
+            Setting::ShowTeam => "show_team",
         }
     }
 }

@@ -83,6 +83,9 @@ pub struct Snapshot {
     pub rep_email: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// The record's `name` (Twenty's label field), for the team view; RepXP never writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub total_xp: i64,
     /// The `level` field as Twenty holds it (another writer may use another curve).
     #[serde(default)]
@@ -205,28 +208,81 @@ pub(crate) fn save_snapshot(
     snap: &Snapshot,
     identity: &str,
 ) -> Result<(), rusqlite::Error> {
-    let current: Option<(String, Option<String>)> = tx
+    let current: Option<(String, Option<String>, Option<i64>)> = tx
         .query_row(
-            "SELECT record, identity FROM snapshot WHERE singleton = 1",
+            "SELECT record, identity, pushed_xp FROM snapshot WHERE singleton = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    if let Some((json, stored)) = current {
+    // Ours on Twenty: this identity's events acknowledged so far (this transaction's
+    // acknowledgement included).
+    let pushed_xp: i64 = tx.query_row(
+        "SELECT coalesce(sum(xp), 0) FROM events
+         WHERE pushed_at IS NOT NULL AND released_as IS NULL AND (identity = ?1 OR identity IS NULL)",
+        [identity],
+        |r| r.get(0),
+    )?;
+    let now = timefmt::format(timefmt::now());
+    if let Some((json, stored, old_pushed)) = current {
         let same = same_identity(stored.as_deref(), Some(identity));
         if let (true, Ok(old)) = (same, serde_json::from_str::<Snapshot>(&json)) {
             if !supersedes(snap, &old) {
                 return Ok(());
+            }
+            if let Some(old_pushed) = old_pushed {
+                let ours = pushed_xp.saturating_sub(old_pushed);
+                note_remote_xp(tx, &old, snap, ours, identity, &now)?;
             }
         }
     }
     let json = serde_json::to_string(snap)
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     tx.execute(
-        "INSERT INTO snapshot (singleton, record, pulled_at, identity) VALUES (1, ?1, ?2, ?3)
+        "INSERT INTO snapshot (singleton, record, pulled_at, identity, pushed_xp)
+         VALUES (1, ?1, ?2, ?3, ?4)
          ON CONFLICT (singleton) DO UPDATE SET record = excluded.record,
-             pulled_at = excluded.pulled_at, identity = excluded.identity",
-        rusqlite::params![json, timefmt::format(timefmt::now()), identity],
+             pulled_at = excluded.pulled_at, identity = excluded.identity,
+             pushed_xp = excluded.pushed_xp",
+        rusqlite::params![json, now, identity, pushed_xp],
+    )?;
+    Ok(())
+}
+
+/// Notes XP that reached the record between two reads without coming from this database (see
+/// the `remote_xp` table; `ours` is what we pushed in between): the pace and the streak count it
+/// like the rep's own.
+fn note_remote_xp(
+    tx: &rusqlite::Transaction<'_>,
+    old: &Snapshot,
+    new: &Snapshot,
+    ours: i64,
+    identity: &str,
+    now: &str,
+) -> Result<(), rusqlite::Error> {
+    let readable = |s: &Snapshot| !s.null_fields.total_xp && !s.unreadable.contains_key("totalXp");
+    if old.remote_id != new.remote_id || !readable(old) || !readable(new) {
+        return Ok(());
+    }
+    let theirs = new
+        .total_xp
+        .saturating_sub(old.total_xp)
+        .saturating_sub(ours);
+    if theirs == 0 {
+        return Ok(());
+    }
+    // When it was earned, as far as RepXP can tell: the record's last activity if it is newer
+    // than what the old read said, else now.
+    let at = new
+        .last_activity_date
+        .as_deref()
+        .and_then(|t| timefmt::parse(t).ok())
+        .map(timefmt::format)
+        .filter(|t| Some(t.as_str()) > old.last_activity_date.as_deref() && t.as_str() <= now)
+        .unwrap_or_else(|| now.to_string());
+    tx.execute(
+        "INSERT INTO remote_xp (identity, at, xp) VALUES (?1, ?2, ?3)",
+        rusqlite::params![identity, at, theirs],
     )?;
     Ok(())
 }

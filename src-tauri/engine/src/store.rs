@@ -24,6 +24,7 @@ pub const SYNCHRONOUS: (&str, &str) = ("synchronous", "NORMAL");
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_lineage.sql"),
+    include_str!("migrations/0003_pace_team.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

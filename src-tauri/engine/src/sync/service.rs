@@ -21,6 +21,7 @@ use crate::error_kind::ErrorKind;
 use crate::secrets::{self, ApiKey, KeySource, SecretError};
 use crate::settings::Setting;
 use crate::store::Store;
+use crate::team::Team;
 use crate::twenty::client::EmailField;
 use crate::twenty::{Timeouts, TwentyClient};
 
@@ -43,7 +44,10 @@ pub struct SyncService {
     thread: Option<std::sync::mpsc::Sender<Job>>,
 }
 
-type Job = (Mode, oneshot::Sender<Result<SyncReport, Failure>>);
+enum Job {
+    Sync(Mode, oneshot::Sender<Result<SyncReport, Failure>>),
+    Team(oneshot::Sender<Result<Team, Failure>>),
+}
 
 struct SyncCore {
     data_dir: PathBuf,
@@ -84,27 +88,43 @@ impl SyncService {
 
     /// Runs one sync on the service's thread and records its outcome in the store.
     pub async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
-        let gone = || Failure {
-            kind: ErrorKind::Interrupted,
-            message: "internal error: the sync thread ended".into(),
-            transient: true,
-            retry_after: None,
-        };
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Sync(mode, reply))?;
+        answer.await.unwrap_or_else(|_| Err(thread_gone()))
+    }
+
+    /// Reads the team's standing from Twenty (one request per 200 reps) on the service's thread,
+    /// with the same key and connection as the syncs, and keeps today's reading for "since
+    /// yesterday". Nothing is recorded as a sync failure: the team view is optional.
+    pub async fn team(&mut self) -> Result<Team, Failure> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Team(reply))?;
+        answer.await.unwrap_or_else(|_| Err(thread_gone()))
+    }
+
+    fn send(&mut self, job: Job) -> Result<(), Failure> {
         let jobs = match (&self.thread, self.core.take()) {
             (Some(jobs), _) => jobs.clone(),
             (None, Some(core)) => {
                 let jobs = core.spawn_thread().map_err(|e| Failure {
                     message: format!("internal error: cannot start the sync thread: {e}"),
-                    ..gone()
+                    ..thread_gone()
                 })?;
                 self.thread = Some(jobs.clone());
                 jobs
             }
-            (None, None) => return Err(gone()),
+            (None, None) => return Err(thread_gone()),
         };
-        let (reply, answer) = oneshot::channel();
-        jobs.send((mode, reply)).map_err(|_| gone())?;
-        answer.await.unwrap_or_else(|_| Err(gone()))
+        jobs.send(job).map_err(|_| thread_gone())
+    }
+}
+
+fn thread_gone() -> Failure {
+    Failure {
+        kind: ErrorKind::Interrupted,
+        message: "internal error: the sync thread ended".into(),
+        transient: true,
+        retry_after: None,
     }
 }
 
@@ -139,8 +159,15 @@ impl SyncCore {
         std::thread::Builder::new()
             .name("repxp-sync".into())
             .spawn(move || {
-                while let Ok((mode, reply)) = queue.recv() {
-                    let _ = reply.send(rt.block_on(self.sync(mode)));
+                while let Ok(job) = queue.recv() {
+                    match job {
+                        Job::Sync(mode, reply) => {
+                            let _ = reply.send(rt.block_on(self.sync(mode)));
+                        }
+                        Job::Team(reply) => {
+                            let _ = reply.send(rt.block_on(self.team()));
+                        }
+                    }
                 }
                 rt.shutdown_background();
             })?;
@@ -185,10 +212,9 @@ impl SyncCore {
         Ok(c)
     }
 
-    async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
-        let mut store =
-            Store::open_dir(&self.data_dir).map_err(|e| failure_of(&SyncError::Store(e)))?;
-        let cfg = match config::target(&store) {
+    /// The settings and key of a sync or team read, or why there are none.
+    async fn config(&mut self, store: &Store) -> Result<config::SyncConfig, ConfigError> {
+        match config::target(store) {
             Err(e) => Err(ConfigError::Store(e)),
             Ok(None) => Err(ConfigError::NotConnected),
             Ok(Some(target)) => self
@@ -199,7 +225,32 @@ impl SyncCore {
                     key,
                     key_source,
                 }),
-        };
+        }
+    }
+
+    async fn team(&mut self) -> Result<Team, Failure> {
+        let mut store =
+            Store::open_dir(&self.data_dir).map_err(|e| failure_of(&SyncError::Store(e)))?;
+        let cfg = self.config(&store).await.map_err(|e| config_failure(&e))?;
+        let client = self.client(&cfg)?;
+        let (records, requests) = client
+            .list_team()
+            .await
+            .map_err(|e| failure_of(&SyncError::Twenty(e)))?;
+        crate::team::read(
+            &mut store,
+            &cfg.target,
+            &records,
+            requests,
+            &chrono::Local::now(),
+        )
+        .map_err(|e| failure_of(&SyncError::Store(e)))
+    }
+
+    async fn sync(&mut self, mode: Mode) -> Result<SyncReport, Failure> {
+        let mut store =
+            Store::open_dir(&self.data_dir).map_err(|e| failure_of(&SyncError::Store(e)))?;
+        let cfg = self.config(&store).await;
         let outcome = match cfg {
             Err(e) => Err(config_failure(&e)),
             Ok(cfg) => {

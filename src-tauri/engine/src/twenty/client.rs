@@ -277,6 +277,52 @@ impl TwentyClient {
         Ok(found)
     }
 
+    /// Every live record of the workspace (the team), paged at [`TEAM_PAGE`] records a request
+    /// through `pageInfo.endCursor`, so a team of up to 200 reps costs one request. A record
+    /// RepXP cannot read (no id) is left out rather than failing the whole list. Returns the
+    /// records and the requests spent.
+    pub async fn list_team(&self) -> Result<(Vec<Snapshot>, u64), TwentyError> {
+        let limit = TEAM_PAGE.to_string();
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        for page in 1..=MAX_TEAM_PAGES {
+            let mut query = vec![("limit", limit.as_str()), ("depth", "0")];
+            if let Some(c) = after.as_deref() {
+                query.push(("starting_after", c));
+            }
+            let url = self.url(&format!("rest/{OBJECT_PLURAL}"), &query);
+            let body = self.call(Method::GET, url, None).await?;
+            let list = at(&body, &["data", OBJECT_PLURAL])?
+                .as_array()
+                .ok_or_else(|| TwentyError::Malformed {
+                    detail: format!("data.{OBJECT_PLURAL} is not a list"),
+                })?;
+            out.extend(
+                list.iter()
+                    .filter(|v| !is_trashed(v))
+                    .filter_map(|v| parse_record(v).ok()),
+            );
+            let info = body.get("pageInfo");
+            let more = info
+                .and_then(|p| p.get("hasNextPage"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let cursor = info
+                .and_then(|p| p.get("endCursor"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            match (more, cursor) {
+                (true, Some(c)) if Some(&c) != after.as_ref() && !list.is_empty() => {
+                    after = Some(c)
+                }
+                _ => return Ok((out, page)),
+            }
+        }
+        Err(TwentyError::Malformed {
+            detail: format!("the rep list did not end after {MAX_TEAM_PAGES} pages"),
+        })
+    }
+
     /// One record by id (`None` if there is none, or it is in the trash). Newer servers answer
     /// 404, older ones 400 "Record not found" or "Could not find any entity" (docs/twenty-api.md).
     pub async fn get(&self, id: &str) -> Result<Option<Snapshot>, TwentyError> {
@@ -520,6 +566,11 @@ impl TwentyClient {
 
 /// Pages of metadata a list may span before RepXP calls the answer broken.
 const MAX_METADATA_PAGES: usize = 100;
+/// Records per team page: the most every Twenty version answers in one page (newer ones allow
+/// more; docs/twenty-api.md §2).
+pub const TEAM_PAGE: usize = 200;
+/// 50 pages of 200: 10,000 reps, far beyond a sales team; a server that never ends is an error.
+const MAX_TEAM_PAGES: u64 = 50;
 
 /// The objects of a workspace, as listed.
 #[derive(Debug, Clone, Default)]

@@ -278,6 +278,10 @@ pub fn parse_record(v: &Value) -> Result<Snapshot, TwentyError> {
             _ => text(rec, "repEmail").ok().flatten(),
         },
         created_at: text(rec, "createdAt").ok().flatten(),
+        name: text(rec, "name")
+            .ok()
+            .flatten()
+            .filter(|n| !n.trim().is_empty()),
         total_xp,
         level,
         defeated_bosses,

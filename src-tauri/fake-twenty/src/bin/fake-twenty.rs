@@ -90,6 +90,9 @@ struct Args {
     /// Type of repProgression.repEmail.
     #[arg(long, value_enum, default_value = "text")]
     rep_email_type: EmailType,
+    /// Seed a team of this many reps (rep001@acme.test …; see `FakeTwenty::seed_team`).
+    #[arg(long, default_value_t = 0)]
+    team: usize,
 }
 
 #[tokio::main]
@@ -124,6 +127,7 @@ async fn main() -> std::io::Result<()> {
         ..base
     };
     let fake = FakeTwenty::start(config).await?;
+    fake.seed_team(args.team);
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", fake.url())?;
