@@ -32,7 +32,7 @@ wait_for() {
   bad "$what (not within ${secs}s)"; return 1
 }
 shot() { import -window root -crop 380x560+"$wx"+"$wy" +repage "$shots/$1"; echo "screenshot $shots/$1"; }
-twenty_xp() { curl -fsS "$url/__fake/state" | python3 -c 'import json,sys; r=json.load(sys.stdin)["records"]; print(r[0]["totalXp"] if r else -1)'; }
+twenty_xp() { curl -fsS "$url/__fake/state" | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["records"] if x.get("repEmail")=="e2e.rep@acme.test"]; print(r[0]["totalXp"] if r else -1)'; }
 twenty_has() { [ "$(twenty_xp)" = "$1" ]; }
 notices() { grep -c "string \"$1\"" "$work/notify.log" 2>/dev/null || true; }
 notice_count_is() { [ "$(notices "$1")" = "$2" ]; }
@@ -54,6 +54,8 @@ coproc FAKE { exec "$fake" --port 0 --api-key test-key; }
 pids+=($FAKE_PID)
 read -r -t 20 first <&"${FAKE[0]}" || { echo "fake-twenty did not start"; exit 1; }
 url=${first#listening on }
+# The rep's sales team: 200 more reps, written by the academy and RepXP, a duplicate, the trash.
+curl -fsS "$url/__fake/team" -d '{"reps":200}' >"$work/team.json"
 
 "$app" --open-panel 2>"$work/app.log" &
 tray=$!
@@ -77,10 +79,10 @@ sleep 2 # first paint
 # Settings, typed into the real form (not connected yet, so the panel opens on Settings):
 # click each field, type, then click Save.
 field() { xdotool mousemove $((wx + 190)) $((wy + $1)) click 1; sleep 0.2; xdotool key ctrl+a; xdotool type --delay 60 "$2"; }
-field 286 "$url"
-field 350 "e2e.rep@acme.test"
-field 414 "test-key"
-xdotool mousemove $((wx + 333)) $((wy + 477)) click 1
+field 309 "$url"
+field 373 "e2e.rep@acme.test"
+field 437 "test-key"
+xdotool mousemove $((wx + 333)) $((wy + 500)) click 1
 wait_for 10 "settings saved to the database" \
   sh -c "! '$app' status | grep -q 'not connected'"
 wait_for 10 "API key stored in the keychain" \
@@ -96,7 +98,7 @@ api_award() { curl -sS -o /dev/null -w '%{http_code}' "$api/v1/awards" -H "autho
   bad "the award API accepted a wrong secret"
 [ "$(api_award "$(cat "$REPXP_DATA_DIR/award-api.secret")" '{"kind":"xp","amount":40,"source":"dialer"}')" = 201 ] &&
   ok "the award API records an award with the secret" || bad "the award API refused the right secret"
-xdotool mousemove $((wx + 50)) $((wy + 217)) click 1 # Activity tab
+xdotool mousemove $((wx + 50)) $((wy + 240)) click 1 # Activity tab
 wait_for 15 "awarded XP reaches Twenty (1,240)" twenty_has 1240
 sleep 1.5
 shot panel-synced.png
@@ -116,7 +118,7 @@ notice_count_is "RepXP can't reach Twenty" 1 && ok "still one notification after
 
 # Recover through the panel: the error banner's "Retry now" button.
 curl -fsS -X DELETE "$url/__fake/faults" >/dev/null
-xdotool mousemove $((wx + 305)) $((wy + 195)) click 1
+xdotool mousemove $((wx + 305)) $((wy + 218)) click 1
 wait_for 40 "the queue drains to Twenty (1,290)" twenty_has 1290
 wait_for 10 "one 'Back in sync' notification" notice_count_is "Back in sync" 1
 grep -q "member=CloseNotification" "$work/notify.log" && ok "the failure notification was withdrawn" ||
@@ -185,6 +187,49 @@ wait_for 30 "a wrong key from the command line stops the tray's sync (auth)" \
   sh -c "'$app' status --json | grep -q '\"last_error_kind\": *\"auth\"'"
 echo test-key | "$app" connect --url "$url" --email e2e.rep@acme.test >/dev/null 2>&1
 wait_for 30 "the right key from the command line reaches the running tray (1,307)" twenty_has 1307
+
+# The team view: the tray read the 200 reps (and the rep) from Twenty when the panel connected, in
+# pages of 200; the panel's later reads within 5 minutes cost no request; the ranking is the one
+# Twenty holds, with the rep's own row at their local XP.
+read_at() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Ok"]["read_at"])' "$1"; }
+ctl '{"name":"get_team"}' >"$work/team-a.json"
+ctl '{"name":"get_team"}' >"$work/team-b.json"
+[ -n "$(read_at "$work/team-a.json")" ] && [ "$(read_at "$work/team-a.json")" = "$(read_at "$work/team-b.json")" ] &&
+  ok "team reads within 5 minutes are answered from the last reading (no request)" ||
+  bad "team read again: $(head -c 300 "$work/team-b.json")"
+python3 - "$work/team.json" "$work/team-b.json" <<'PY' && ok "the leaderboard ranks the fake's 200 reps and the rep as Twenty holds them" || bad "leaderboard differs"
+import json, sys
+truth = {e: x for e, x in json.load(open(sys.argv[1]))}
+truth["e2e.rep@acme.test"] = 1307
+team = json.load(open(sys.argv[2]))["Ok"]
+rows = sorted(truth.items(), key=lambda r: (-r[1], r[0]))
+got = [(m["email"], m["xp"]) for m in team["members"]]
+me = [m["email"] for m in team["members"] if m["me"]]
+ranks = [m["rank"] for m in team["members"]]
+want_ranks = []
+for i, (e, x) in enumerate(rows):
+    want_ranks.append(want_ranks[-1] if i and rows[i - 1][1] == x else i + 1)
+ok = got == rows and me == ["e2e.rep@acme.test"] and ranks == want_ranks and team["requests"] == 2
+if not ok:
+    print(len(got), len(rows), me, team["requests"], got[:3], rows[:3])
+sys.exit(0 if ok else 1)
+PY
+xdotool mousemove $((wx + 200)) $((wy + 240)) click 1 # Team tab
+sleep 1.5
+shot panel-team.png
+# The Progress tab: what is on Twenty and what waits (sync paused for the picture).
+ctl '{"name":"set_paused","args":{"paused":true}}' >/dev/null
+"$app" boss closer >/dev/null
+"$app" exam objections --score 92 >/dev/null
+"$app" metric talk_ratio 0.42 >/dev/null
+xdotool mousemove $((wx + 130)) $((wy + 240)) click 1 # Progress tab
+sleep 1.5
+ctl '{"name":"get_overview"}' | python3 -c 'import json,sys; p=json.load(sys.stdin)["Ok"]["progression"]["pending_items"]; sys.exit(0 if p["bosses"]==["closer"] and p["exams"]==["objections"] else 1)' &&
+  ok "the panel is told which bosses and exams are not on Twenty yet" || bad "pending items wrong"
+shot panel-progress.png
+ctl '{"name":"set_paused","args":{"paused":false}}' >/dev/null
+wait_for 20 "the paused items reach Twenty" sh -c "curl -fsS '$url/__fake/state' | grep -q closer"
+xdotool mousemove $((wx + 50)) $((wy + 240)) click 1 # Activity tab
 
 # Closing the panel (a window manager's close: WM_DELETE_WINDOW) ends the panel process and every
 # WebKit process with it: the tray process is left with no children.

@@ -7,6 +7,7 @@ const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
 
 /** @typedef {Record<string, any>} Overview The JSON of `Overview` in src-tauri/src/overview.rs. */
+/** @typedef {Record<string, any>} Team The JSON of `Team` in src-tauri/engine/src/team.rs. */
 
 /**
  * Everything the panel shows. Re-checks the keychain first, so opening the panel tells the
@@ -74,6 +75,26 @@ export function setNotifications(enabled) {
  */
 export function setAutostart(enabled) {
   return invoke("set_autostart", { enabled });
+}
+
+/**
+ * The team's ranking in the rep's Twenty workspace. Read from Twenty when the panel asks and
+ * the last reading is older than 5 minutes (or the settings changed), else the last reading:
+ * opening the panel often costs the workspace's request budget at most one read in 5 minutes.
+ * Fails with one line when the team view is hidden, RepXP is not connected, or Twenty says no.
+ * @returns {Promise<Team>}
+ */
+export function getTeam() {
+  return invoke("get_team");
+}
+
+/**
+ * Shows or hides the team view (hidden: Twenty is never asked for the team).
+ * @param {boolean} enabled
+ * @returns {Promise<null>}
+ */
+export function setShowTeam(enabled) {
+  return invoke("set_show_team", { enabled });
 }
 
 /**

@@ -5,12 +5,14 @@
 
 import {
   getOverview,
+  getTeam,
   onOverviewChanged,
   resolveHeld,
   saveSettings,
   setAutostart,
   setNotifications,
   setPaused,
+  setShowTeam,
   syncNow,
   testConnection,
 } from "./commands.gen.js";
@@ -172,6 +174,151 @@ async function answerHeld(action) {
   }
 }
 
+/** One row of the Progress tab: a name, a value, and whether Twenty has it yet. */
+function itemRow(name, value, pending) {
+  const li = document.createElement("li");
+  const n = Object.assign(document.createElement("span"), { className: "name", textContent: name });
+  n.title = name;
+  const v = Object.assign(document.createElement("span"), { className: "value", textContent: value ?? "" });
+  const chip = document.createElement("span");
+  chip.className = `chip ${pending ? "pending" : "pushed"}`;
+  chip.textContent = pending ? "pending" : "on Twenty";
+  li.dataset.pending = String(pending);
+  li.append(n, v, chip);
+  return li;
+}
+
+function fillItems(id, rows, none) {
+  const list = $(id);
+  if (rows.length === 0) {
+    list.replaceChildren(Object.assign(document.createElement("li"), { className: "none", textContent: none }));
+  } else {
+    list.replaceChildren(...rows);
+  }
+}
+
+const metricFmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+
+function renderProgress(o) {
+  const p = o.progression;
+  const pend = p.pending_items;
+  fillItems(
+    "bosses",
+    p.defeated_bosses.map((b) => itemRow(b, "", pend.bosses.includes(b))),
+    "None yet: defeat a boss in the academy.",
+  );
+  fillItems(
+    "exams",
+    Object.entries(p.passed_exams).map(([id, r]) =>
+      itemRow(id, r.score == null ? "passed" : metricFmt.format(r.score), pend.exams.includes(id)),
+    ),
+    "None yet.",
+  );
+  fillItems(
+    "metrics",
+    Object.entries(p.efficiency_metrics).map(([k, v]) =>
+      itemRow(k.replaceAll("_", " "), metricFmt.format(v), pend.metrics.includes(k)),
+    ),
+    "No metrics yet: your dialer sends them.",
+  );
+  fillItems(
+    "last-activity",
+    p.last_activity
+      ? [itemRow(new Date(p.last_activity).toLocaleString(), relative(p.last_activity), pend.last_activity)]
+      : [],
+    "Nothing yet.",
+  );
+}
+
+function renderPace(o) {
+  const pace = o.pace;
+  const signed = (n) => (n < 0 ? `−${fmt.format(-n)}` : `+${fmt.format(n)}`);
+  $("xp-today").textContent = signed(pace.xp_today);
+  $("xp-week").textContent = signed(pace.xp_this_week);
+  const streak = $("streak");
+  streak.classList.toggle("alive", pace.streak_days > 0);
+  if (pace.streak_days === 0) streak.textContent = "no streak";
+  else {
+    streak.textContent = `${pace.streak_days}-day streak`;
+    streak.title = pace.streak_today
+      ? "Days in a row with XP, today included"
+      : "Days in a row with XP: earn XP today to keep it";
+  }
+}
+
+let team = null;
+let teamError = null;
+let teamLoading = false;
+let teamXp = null;
+
+async function loadTeam() {
+  if (teamLoading || !current || !current.configured || !current.settings.show_team) return renderTeam();
+  teamLoading = true;
+  teamXp = current.progression.xp;
+  try {
+    team = await getTeam();
+    teamError = null;
+  } catch (e) {
+    teamError = String(e);
+  } finally {
+    teamLoading = false;
+  }
+  renderTeam();
+  // XP moved while the answer was on its way: once more, from the tray's last reading.
+  if (team && current.progression.xp !== teamXp) loadTeam();
+}
+
+function renderTeam() {
+  const tab = $("tab-team");
+  const shown = !!current?.settings.show_team;
+  tab.hidden = !shown;
+  if (!shown && tab.getAttribute("aria-selected") === "true") showTab("activity");
+  const note = $("team-note");
+  const list = $("team");
+  if (current && !current.configured) {
+    note.textContent = "Connect Twenty to see your team.";
+    list.replaceChildren();
+    return;
+  }
+  if (!team) {
+    note.textContent = teamError ?? "Loading the team…";
+    return;
+  }
+  const since = team.since ? ` · change since ${team.since}` : "";
+  const me = team.members.find((m) => m.me);
+  const you = me ? `You: #${me.rank} of ${team.members.length}` : `${team.members.length} reps`;
+  note.textContent = `${you} · read ${relative(team.read_at)}${since}${teamError ? ` · ${teamError}` : ""}`;
+  list.replaceChildren(
+    ...team.members.map((m) => {
+      const li = document.createElement("li");
+      li.classList.toggle("me", m.me);
+      li.dataset.email = m.email;
+      const rank = Object.assign(document.createElement("span"), { className: "rank", textContent: `${m.rank}` });
+      const who = Object.assign(document.createElement("span"), {
+        className: "who",
+        textContent: m.me ? `You (${m.name ?? m.email})` : (m.name ?? m.email),
+      });
+      who.title = m.email;
+      const lvl = Object.assign(document.createElement("span"), { className: "lvl", textContent: `Lv ${m.level}` });
+      const pts = Object.assign(document.createElement("span"), { className: "pts", textContent: fmt.format(m.xp) });
+      li.append(rank, who, lvl, pts);
+      if (m.xp_change != null && (m.xp_change !== 0 || m.rank_change)) {
+        const d = document.createElement("span");
+        const moved = m.rank_change > 0 ? ` · ▲${m.rank_change}` : m.rank_change < 0 ? ` · ▼${-m.rank_change}` : "";
+        d.className = `delta ${m.xp_change > 0 ? "up" : m.xp_change < 0 ? "down" : ""}`;
+        d.textContent = `${m.xp_change >= 0 ? "+" : "−"}${fmt.format(Math.abs(m.xp_change))} XP${moved}`;
+        li.append(d);
+      }
+      return li;
+    }),
+  );
+  scrollToMe();
+}
+
+function scrollToMe() {
+  if (!$("view-team").hidden) $("team").querySelector("li.me")?.scrollIntoView({ block: "center" });
+}
+
 function fill(id, value) {
   const el = $(id);
   if (!dirty.has(id) && document.activeElement !== el) el.value = value ?? "";
@@ -205,6 +352,7 @@ function renderSettings(o) {
   $("paused").checked = s.paused;
   $("notifications").checked = s.notifications;
   $("autostart").checked = s.autostart;
+  $("show-team").checked = s.show_team;
   $("data-dir").textContent = o.data_dir;
 }
 
@@ -234,10 +382,18 @@ function render(o) {
   $("queue").textContent = p.pending === 0 ? "none" : fmt.format(p.pending);
   $("sync-now").disabled = !o.configured || o.settings.paused;
 
+  renderPace(o);
   renderAlert(o);
   renderAttention(o);
   renderActivity(o);
+  renderProgress(o);
   renderSettings(o);
+  renderTeam();
+  // Connected just now (or the team view turned on): the first reading. Later, when the rep's
+  // own XP moves, ask again: the tray answers from its last reading (no request) with the
+  // rep's row at the new XP.
+  const first = !team && !teamError;
+  if (o.configured && o.settings.show_team && (first || (team && teamXp !== p.xp))) loadTeam();
   document.body.dataset.ready = "true";
 }
 
@@ -254,7 +410,7 @@ function renderTimes() {
 }
 
 function showTab(name) {
-  for (const t of ["activity", "settings"]) {
+  for (const t of ["activity", "progress", "team", "settings"]) {
     $(`tab-${t}`).setAttribute("aria-selected", String(t === name));
     $(`view-${t}`).hidden = t !== name;
   }
@@ -302,6 +458,11 @@ async function busy(button, work) {
 
 function wire() {
   $("tab-activity").addEventListener("click", () => showTab("activity"));
+  $("tab-progress").addEventListener("click", () => showTab("progress"));
+  $("tab-team").addEventListener("click", () => {
+    showTab("team");
+    scrollToMe();
+  });
   $("tab-settings").addEventListener("click", () => showTab("settings"));
   $("sync-now").addEventListener("click", requestSync);
 
@@ -356,6 +517,10 @@ function wire() {
   toggle("paused", setPaused);
   toggle("notifications", setNotifications);
   toggle("autostart", setAutostart);
+  toggle("show-team", async (on) => {
+    await setShowTeam(on);
+    if (on) setTimeout(loadTeam, 0);
+  });
 }
 
 async function start() {
@@ -365,6 +530,9 @@ async function start() {
     const o = await getOverview();
     render(o);
     if (!o.configured) showTab("settings");
+    // The team: once now, then every 5 minutes while the panel stays open (the tray answers
+    // from its last reading when that is younger, so reopening costs nothing either).
+    setInterval(loadTeam, 5 * 60_000);
   } catch (e) {
     $("state-text").textContent = "Error";
     result(String(e), false);

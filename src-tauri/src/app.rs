@@ -182,6 +182,7 @@ pub fn run(
                 }),
                 kick,
                 notifier: Arc::new(Notifier::new(&handle)),
+                team: tokio::sync::Mutex::new(None),
                 _watcher: Mutex::new(watcher),
                 _instance_lock: lock,
             });

@@ -22,6 +22,7 @@ use tauri::State;
 use crate::control::link::PanelLink;
 use crate::control::PanelCommand;
 use crate::overview::Overview;
+use repxp_engine::team::Team;
 
 /// The event the page listens to; its payload is a full [`Overview`].
 pub const OVERVIEW_EVENT: &str = "overview-changed";
@@ -162,6 +163,7 @@ mod tests {
             "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "f32" | "f64" => "number",
             "()" => "null",
             "Overview" => "Overview",
+            "Team" => "Team",
             other => panic!(
                 "commands.rs's js_type has no JSDoc name for {other}: add one (and a typedef to \
                  bindings() if it is a struct)"
@@ -209,7 +211,8 @@ mod tests {
              const { invoke } = window.__TAURI__.core;\n\
              const { listen } = window.__TAURI__.event;\n\
              \n\
-             /** @typedef {Record<string, any>} Overview The JSON of `Overview` in src-tauri/src/overview.rs. */\n",
+             /** @typedef {Record<string, any>} Overview The JSON of `Overview` in src-tauri/src/overview.rs. */\n\
+             /** @typedef {Record<string, any>} Team The JSON of `Team` in src-tauri/engine/src/team.rs. */\n",
         );
         for spec in SPECS {
             js.push_str("\n/**\n");

@@ -21,6 +21,7 @@ use tauri_plugin_autostart::ManagerExt as _;
 use crate::commands::Handlers;
 use crate::overview::Overview;
 use crate::state::AppState;
+use repxp_engine::team::Team;
 
 /// The page's commands as the tray process runs them.
 pub struct TrayHandlers {
@@ -171,6 +172,17 @@ impl Handlers for TrayHandlers {
         done.map_err(|e| format!("cannot change start at login: {e}"))?;
         let s = self.state();
         s.set_flag(Setting::Autostart, enabled)?;
+        s.kick();
+        Ok(())
+    }
+
+    async fn get_team(&self) -> Result<Team, String> {
+        self.state().team().await
+    }
+
+    async fn set_show_team(&self, enabled: bool) -> Result<(), String> {
+        let s = self.state();
+        s.set_flag(Setting::ShowTeam, enabled)?;
         s.kick();
         Ok(())
     }

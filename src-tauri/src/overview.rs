@@ -6,6 +6,7 @@ use std::path::Path;
 
 use repxp_engine::display::{relative, thousands};
 use repxp_engine::outbox::ActivityItem;
+use repxp_engine::pace::Pace;
 use repxp_engine::secrets::KeySource;
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::config::{self, EMAIL_ENV, URL_ENV};
@@ -178,6 +179,8 @@ pub struct SettingsView {
     pub notifications: bool,
     pub autostart: bool,
     pub paused: bool,
+    /// Whether the panel shows the team view (and reads it from Twenty).
+    pub show_team: bool,
 }
 
 /// What the panel may know about the API key: whether there is one and where it lives. Never the
@@ -194,6 +197,8 @@ pub struct KeyView {
 pub struct Overview {
     pub progression: Progression,
     pub xp_text: String,
+    /// XP today and this week and the streak, in this computer's time zone.
+    pub pace: Pace,
     pub configured: bool,
     pub state: SyncState,
     pub state_label: &'static str,
@@ -318,9 +323,11 @@ pub fn build(
         notifications: store.flag(Setting::Notifications, true)?,
         autostart,
         paused,
+        show_team: store.flag(Setting::ShowTeam, true)?,
     };
     Ok(Overview {
         xp_text: thousands(progression.xp),
+        pace: store.pace()?,
         activity: store.recent_activity(RECENT)?,
         attention,
         progression,

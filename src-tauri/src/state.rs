@@ -4,11 +4,15 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use repxp_engine::secrets::{self, SecretError};
 use repxp_engine::settings::Setting;
 use repxp_engine::sync::config;
 use repxp_engine::sync::scheduler::{SchedulerHandle, Trigger};
+use repxp_engine::sync::service::SyncService;
+use repxp_engine::sync_status::next_step;
+use repxp_engine::team::Team;
 use repxp_engine::Store;
 use tauri::AppHandle;
 use tauri_plugin_autostart::ManagerExt as _;
@@ -26,10 +30,22 @@ pub struct AppState {
     pub(super) key: Mutex<KeyView>,
     pub(super) kick: mpsc::UnboundedSender<()>,
     pub(super) notifier: Arc<Notifier>,
+    /// The last team reading, when and for which settings (see [`AppState::team`]).
+    pub(super) team: tokio::sync::Mutex<Option<TeamReading>>,
     /// Keeps the database watcher alive.
     pub(super) _watcher: Mutex<Option<repxp_engine::db_watch::RecommendedWatcher>>,
     /// Held for the process's lifetime: this process is the tray for its data directory.
     pub(super) _instance_lock: repxp_engine::instance::InstanceLock,
+}
+
+/// How often the open panel may read the team from Twenty: the workspace's request budget is
+/// shared by the whole team (about 100 a minute), and a leaderboard need not be fresher.
+pub const TEAM_EVERY: Duration = Duration::from_secs(5 * 60);
+
+pub struct TeamReading {
+    at: Instant,
+    stamp: String,
+    team: Team,
 }
 
 impl AppState {
@@ -91,6 +107,64 @@ impl AppState {
         }
         self.kick();
         Ok(())
+    }
+
+    /// The team's ranking: the last reading while it is younger than [`TEAM_EVERY`] and the
+    /// settings are the same, else one read from Twenty. Read by a sync service of its own that
+    /// lives only for the read (its thread and connection end with it), so a closed panel keeps
+    /// nothing of it but the answer.
+    pub async fn team(&self) -> Result<Team, String> {
+        let team = self.read_team().await?;
+        // The rep's own row as this computer knows it, pending awards included.
+        let store = self
+            .store
+            .lock()
+            .map_err(|_| "internal error: store lock")?;
+        let mine = config::target(&store).map_err(|e| e.to_string())?;
+        let p = store.progression().map_err(|e| e.to_string())?;
+        Ok(match mine {
+            Some(t) => repxp_engine::team::with_my_xp(&team, &t.email, p.xp, p.level.level),
+            None => team,
+        })
+    }
+
+    async fn read_team(&self) -> Result<Team, String> {
+        let (shown, stamp) = {
+            let store = self
+                .store
+                .lock()
+                .map_err(|_| "internal error: store lock")?;
+            let shown = store
+                .flag(Setting::ShowTeam, true)
+                .map_err(|e| e.to_string())?;
+            let stamp = config::credentials_stamp(&store).map_err(|e| e.to_string())?;
+            (shown, stamp)
+        };
+        if !shown {
+            return Err("The team view is hidden: turn it on in Settings".into());
+        }
+        let mut last = self.team.lock().await;
+        if let Some(r) = last.as_ref() {
+            if r.stamp == stamp && r.at.elapsed() < TEAM_EVERY {
+                return Ok(r.team.clone());
+            }
+        }
+        let mut service = SyncService::new(self.data_dir.clone());
+        match service.team().await {
+            Ok(team) => {
+                *last = Some(TeamReading {
+                    at: Instant::now(),
+                    stamp,
+                    team: team.clone(),
+                });
+                Ok(team)
+            }
+            Err(f) => Err(format!(
+                "{}. {}",
+                f.message.trim_end_matches('.'),
+                next_step(f.kind)
+            )),
+        }
     }
 
     /// Re-reads whether the keychain answers and whether a key is there (off the main thread).

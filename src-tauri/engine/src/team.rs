@@ -152,6 +152,50 @@ fn day(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// The team with the rep's own row at `xp` (what this computer knows, awards not yet pushed
+/// included), ranked again: the rep sees their own move at once, not at the next read. A rep
+/// whose record Twenty does not hold yet joins the list.
+pub fn with_my_xp(team: &Team, email: &str, xp: i64, level: u32) -> Team {
+    let me = email.trim().to_lowercase();
+    let mut rows: BTreeMap<String, TeamMember> = team
+        .members
+        .iter()
+        .map(|m| (m.email.clone(), m.clone()))
+        .collect();
+    let mine = rows.entry(me.clone()).or_insert_with(|| TeamMember {
+        rank: 0,
+        email: me.clone(),
+        name: None,
+        xp,
+        level,
+        xp_change: None,
+        rank_change: None,
+        me: true,
+    });
+    mine.xp_change = mine
+        .xp_change
+        .map(|c| c.saturating_add(xp.saturating_sub(mine.xp)));
+    mine.xp = xp;
+    mine.level = mine.level.max(level);
+    let xps: BTreeMap<String, i64> = rows.iter().map(|(e, m)| (e.clone(), m.xp)).collect();
+    let members = ranked(&xps)
+        .into_iter()
+        .filter_map(|(email, _, rank)| {
+            let mut m = rows.remove(&email)?;
+            // The rank then, kept through the new ranking.
+            let then = m.rank_change.map(|c| i64::from(m.rank) + c);
+            m.rank_change = then.map(|t| t - i64::from(rank));
+            m.rank = rank;
+            m.me = email == me;
+            Some(m)
+        })
+        .collect();
+    Team {
+        members,
+        ..team.clone()
+    }
+}
+
 impl Store {
     /// Each rep's XP on the newest day before `today` that has a reading, and that day.
     pub fn team_before(
@@ -286,5 +330,43 @@ mod tests {
         r.level = Some(9);
         let team = rank(&[r], "", &BTreeMap::new());
         assert_eq!(team[0].level, 9);
+    }
+
+    #[test]
+    fn my_own_xp_moves_my_row_at_once_and_a_missing_record_joins() {
+        let before = BTreeMap::from([("a@x.io".to_string(), 100), ("b@x.io".to_string(), 200)]);
+        let records = [
+            rec("1", "a@x.io", 150, "2026-01-01"),
+            rec("2", "b@x.io", 200, "2026-01-01"),
+        ];
+        let team = Team {
+            members: rank(&records, "a@x.io", &before),
+            since: Some("2026-12-01".into()),
+            read_at: "2026-12-02T10:00:00.000Z".into(),
+            requests: 1,
+        };
+        // 100 XP recorded here since the read: a passes b.
+        let mine = with_my_xp(&team, "A@x.io", 250, 3);
+        let rows: Vec<(&str, u32, Option<i64>, Option<i64>)> = mine
+            .members
+            .iter()
+            .map(|m| (m.email.as_str(), m.rank, m.xp_change, m.rank_change))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("a@x.io", 1, Some(150), Some(1)),
+                ("b@x.io", 2, Some(0), Some(-1))
+            ]
+        );
+        assert!(mine.members[0].me);
+        // Not on Twenty yet: joins with no change known.
+        let joined = with_my_xp(&team, "new@x.io", 175, 2);
+        let me = joined.members.iter().find(|m| m.me).expect("me");
+        assert_eq!(
+            (me.email.as_str(), me.rank, me.xp_change),
+            ("new@x.io", 2, None)
+        );
+        assert_eq!(joined.members.len(), 3);
     }
 }

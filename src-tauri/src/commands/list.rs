@@ -33,6 +33,15 @@ panel_commands! {
     /// Starts RepXP at login, or stops doing so.
     fn set_autostart(enabled: bool) -> ();
 
+    /// The team's ranking in the rep's Twenty workspace. Read from Twenty when the panel asks and
+    /// the last reading is older than 5 minutes (or the settings changed), else the last reading:
+    /// opening the panel often costs the workspace's request budget at most one read in 5 minutes.
+    /// Fails with one line when the team view is hidden, RepXP is not connected, or Twenty says no.
+    fn get_team() -> Team;
+
+    /// Shows or hides the team view (hidden: Twenty is never asked for the team).
+    fn set_show_team(enabled: bool) -> ();
+
     /// The rep's answer to events held back (refused by Twenty, or "may already be on Twenty"):
     /// "retry" sends them again with the next sync, "discard" drops them for good.
     fn resolve_held(action: String) -> String;

@@ -87,6 +87,14 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &[u8]) 
             shared.reset();
             ok(json!({ "ok": true }))
         }
+        // {"reps": n}: a sales team (Shared::seed_team); answers each live rep's email and XP.
+        ("POST", "/__fake/team") => match serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("reps").and_then(Value::as_u64))
+        {
+            Some(n) if n <= 10_000 => ok(json!(shared.seed_team(n as usize))),
+            _ => bad("body must be {\"reps\": n} with n up to 10000".to_string()),
+        },
         ("POST", "/__fake/records") => match serde_json::from_slice::<Value>(body) {
             Ok(v) if v.is_object() => ok(shared.insert_record(&v)),
             _ => bad("body must be a JSON object of record fields".to_string()),

@@ -421,6 +421,42 @@ impl Shared {
         timestamps::render_record(&object, &record)
     }
 
+    /// Seeds a sales team of `n` reps (`rep001@acme.test` …) the way a real workspace holds one,
+    /// with other writers' habits: every third record was made by the academy (a name, no
+    /// `syncRevision`, no watermarks), one rep also has a newer duplicate under an upper-case
+    /// email (created later, more XP: the oldest still counts), and one more rep sits in the
+    /// trash. XP is spread so that ties exist. Returns each live rep's email and XP, the
+    /// leaderboard's truth.
+    pub fn seed_team(&self, n: usize) -> Vec<(String, i64)> {
+        let mut truth = Vec::with_capacity(n);
+        for i in 1..=n {
+            let email = format!("rep{i:03}@acme.test");
+            // Deterministic, uneven, with ties: (i * 7919) mod 5000, rounded to 10.
+            let xp = ((i as i64 * 7_919) % 5_000) / 10 * 10;
+            let mut fields = json!({"repEmail": email, "totalXp": xp});
+            if i % 3 == 0 {
+                fields["name"] = json!(format!("Rep {i:03}"));
+                fields["level"] = json!(1);
+            } else {
+                fields["syncRevision"] = json!(1);
+                fields["syncWatermarks"] = json!("{}");
+            }
+            self.insert_record(&fields);
+            truth.push((email, xp));
+        }
+        if n > 0 {
+            self.insert_record(&json!({"repEmail": "REP001@acme.test", "totalXp": 99_999}));
+            let gone =
+                self.insert_record(&json!({"repEmail": "left@acme.test", "totalXp": 88_888}));
+            if let Some(id) = gone.get("id").and_then(Value::as_str) {
+                self.with_rep(|inner, object, now| {
+                    records::delete_one(inner, object, id, true, now)
+                });
+            }
+        }
+        truth
+    }
+
     /// Run `f` on the `repProgression` object under the lock (`None` if the schema has none).
     fn with_rep<T>(&self, f: impl FnOnce(&mut Inner, &ObjectMeta, u64) -> T) -> Option<T> {
         let now = self.now_ms();
@@ -600,37 +636,9 @@ impl FakeTwenty {
         self.shared.insert_record(&fields)
     }
 
-    /// Seeds a sales team of `n` reps (`rep001@acme.test` …) the way a real workspace holds one,
-    /// with other writers' habits: every third record was made by the academy (a name, no
-    /// `syncRevision`, no watermarks), one rep also has a newer duplicate under an upper-case
-    /// email (created later, more XP: the oldest still counts), and one more rep sits in the
-    /// trash. XP is spread so that ties exist. Returns each live rep's email and XP, the
-    /// leaderboard's truth.
+    /// Seeds a sales team of `n` reps; see [`Shared::seed_team`] (also `POST /__fake/team`).
     pub fn seed_team(&self, n: usize) -> Vec<(String, i64)> {
-        let mut truth = Vec::with_capacity(n);
-        for i in 1..=n {
-            let email = format!("rep{i:03}@acme.test");
-            // Deterministic, uneven, with ties: (i * 7919) mod 5000, rounded to 10.
-            let xp = ((i as i64 * 7_919) % 5_000) / 10 * 10;
-            let mut fields = json!({"repEmail": email, "totalXp": xp});
-            if i % 3 == 0 {
-                fields["name"] = json!(format!("Rep {i:03}"));
-                fields["level"] = json!(1);
-            } else {
-                fields["syncRevision"] = json!(1);
-                fields["syncWatermarks"] = json!("{}");
-            }
-            self.insert_record(fields);
-            truth.push((email, xp));
-        }
-        if n > 0 {
-            self.insert_record(json!({"repEmail": "REP001@acme.test", "totalXp": 99_999}));
-            let gone = self.insert_record(json!({"repEmail": "left@acme.test", "totalXp": 88_888}));
-            if let Some(id) = gone.get("id").and_then(Value::as_str) {
-                self.soft_delete(id);
-            }
-        }
-        truth
+        self.shared.seed_team(n)
     }
 
     /// Drop records, faults, counters and rate-limit state; restore the configured schema.
