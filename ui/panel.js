@@ -390,10 +390,10 @@ function render(o) {
   renderSettings(o);
   renderTeam();
   // Connected just now (or the team view turned on): the first reading. Later, when the rep's
-  // own XP moves, ask again: the tray answers from its last reading (no request) with the
-  // rep's row at the new XP.
-  const first = !team && !teamError;
-  if (o.configured && o.settings.show_team && (first || (team && teamXp !== p.xp))) loadTeam();
+  // own XP moves or the last answer was an error, ask again: the tray reads Twenty at most every
+  // 5 minutes for the same settings and otherwise answers from its last reading, with the rep's
+  // row at the new XP.
+  if (o.configured && o.settings.show_team && (!team || teamError || teamXp !== p.xp)) loadTeam();
   document.body.dataset.ready = "true";
 }
 

@@ -42,10 +42,13 @@ pub struct AppState {
 /// shared by the whole team (about 100 a minute), and a leaderboard need not be fresher.
 pub const TEAM_EVERY: Duration = Duration::from_secs(5 * 60);
 
+/// The tray's last attempt to read the team: when, for which settings, and what it gave.
 pub struct TeamReading {
     at: Instant,
     stamp: String,
-    team: Team,
+    /// The last good reading for these settings (kept through a failed read).
+    team: Option<Team>,
+    error: Option<String>,
 }
 
 impl AppState {
@@ -128,6 +131,9 @@ impl AppState {
         })
     }
 
+    /// At most one read of Twenty per [`TEAM_EVERY`] for the same settings, whatever its
+    /// outcome (a failing Twenty is not asked again on every award); new settings or a new key
+    /// read at once. A failed read answers the last good reading if there is one.
     async fn read_team(&self) -> Result<Team, String> {
         let (shown, stamp) = {
             let store = self
@@ -144,27 +150,41 @@ impl AppState {
             return Err("The team view is hidden: turn it on in Settings".into());
         }
         let mut last = self.team.lock().await;
-        if let Some(r) = last.as_ref() {
-            if r.stamp == stamp && r.at.elapsed() < TEAM_EVERY {
-                return Ok(r.team.clone());
-            }
+        let same = last.as_ref().is_some_and(|r| r.stamp == stamp);
+        let answer = |r: &TeamReading| match (&r.team, &r.error) {
+            (Some(t), _) => Ok(t.clone()),
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Err("internal error: no team reading".to_string()),
+        };
+        if let Some(r) = last
+            .as_ref()
+            .filter(|r| same && r.at.elapsed() < TEAM_EVERY)
+        {
+            return answer(r);
         }
+        let kept = last.take().filter(|_| same).and_then(|r| r.team);
         let mut service = SyncService::new(self.data_dir.clone());
-        match service.team().await {
-            Ok(team) => {
-                *last = Some(TeamReading {
+        let reading = match service.team().await {
+            Ok(team) => TeamReading {
+                at: Instant::now(),
+                stamp,
+                team: Some(team),
+                error: None,
+            },
+            Err(f) => {
+                let e = format!("{}. {}", f.message.trim_end_matches('.'), next_step(f.kind));
+                tracing::warn!(error = %e, "cannot read the team");
+                TeamReading {
                     at: Instant::now(),
                     stamp,
-                    team: team.clone(),
-                });
-                Ok(team)
+                    team: kept,
+                    error: Some(e),
+                }
             }
-            Err(f) => Err(format!(
-                "{}. {}",
-                f.message.trim_end_matches('.'),
-                next_step(f.kind)
-            )),
-        }
+        };
+        let out = answer(&reading);
+        *last = Some(reading);
+        out
     }
 
     /// Re-reads whether the keychain answers and whether a key is there (off the main thread).
