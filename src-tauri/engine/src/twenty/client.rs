@@ -302,19 +302,8 @@ impl TwentyClient {
                     .filter(|v| !is_trashed(v))
                     .filter_map(|v| parse_record(v).ok()),
             );
-            let info = body.get("pageInfo");
-            let more = info
-                .and_then(|p| p.get("hasNextPage"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let cursor = info
-                .and_then(|p| p.get("endCursor"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            match (more, cursor) {
-                (true, Some(c)) if Some(&c) != after.as_ref() && !list.is_empty() => {
-                    after = Some(c)
-                }
+            match next_page(&body, after.as_deref()) {
+                Some(c) if !list.is_empty() => after = Some(c),
                 _ => return Ok((out, page)),
             }
         }
@@ -448,24 +437,10 @@ impl TwentyClient {
             };
             out.new_format = new_format;
             out.items.extend(items.iter().cloned());
-            let page = body.get("pageInfo");
-            let more = page
-                .and_then(|p| p.get("hasNextPage"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let cursor = page
-                .and_then(|p| p.get("endCursor"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            match (more, cursor) {
-                (true, Some(c)) if Some(&c) != after.as_ref() => {
-                    out.pages += 1;
-                    after = Some(c);
-                }
-                _ => {
-                    out.pages += 1;
-                    return Ok(out);
-                }
+            out.pages += 1;
+            match next_page(&body, after.as_deref()) {
+                Some(c) => after = Some(c),
+                None => return Ok(out),
             }
         }
         Err(TwentyError::Malformed {
@@ -583,6 +558,17 @@ pub struct MetadataList {
 
 /// What a metadata create answers: the new object or field, bare (new format) or under
 /// `data.<key>` (legacy).
+/// The cursor of the next page of a list answer: `pageInfo.endCursor` while
+/// `pageInfo.hasNextPage`, unless it repeats the cursor just used (a server that does not move on).
+fn next_page(body: &Value, after: Option<&str>) -> Option<String> {
+    let info = body.get("pageInfo")?;
+    if !info.get("hasNextPage").and_then(Value::as_bool)? {
+        return None;
+    }
+    let cursor = info.get("endCursor").and_then(Value::as_str)?;
+    (Some(cursor) != after).then(|| cursor.to_string())
+}
+
 fn created(body: &Value, key: &str) -> Result<Value, TwentyError> {
     if body.get("id").is_some() {
         return Ok(body.clone());
