@@ -241,12 +241,7 @@ impl TwentyClient {
             &[("filter", filter), ("limit", "60"), ("depth", "0")],
         );
         let body = self.call(Method::GET, url, None).await?;
-        at(&body, &["data", OBJECT_PLURAL])?
-            .as_array()
-            .cloned()
-            .ok_or_else(|| TwentyError::Malformed {
-                detail: format!("data.{OBJECT_PLURAL} is not a list"),
-            })
+        record_list(&body).cloned()
     }
 
     /// Every live record whose `repEmail` equals `email` case-insensitively, oldest first
@@ -292,11 +287,7 @@ impl TwentyClient {
             }
             let url = self.url(&format!("rest/{OBJECT_PLURAL}"), &query);
             let body = self.call(Method::GET, url, None).await?;
-            let list = at(&body, &["data", OBJECT_PLURAL])?
-                .as_array()
-                .ok_or_else(|| TwentyError::Malformed {
-                    detail: format!("data.{OBJECT_PLURAL} is not a list"),
-                })?;
+            let list = record_list(&body)?;
             out.extend(
                 list.iter()
                     .filter(|v| !is_trashed(v))
@@ -558,6 +549,15 @@ pub struct MetadataList {
 
 /// What a metadata create answers: the new object or field, bare (new format) or under
 /// `data.<key>` (legacy).
+/// The records of a find-many answer, `data.repProgressions`.
+fn record_list(body: &Value) -> Result<&Vec<Value>, TwentyError> {
+    at(body, &["data", OBJECT_PLURAL])?
+        .as_array()
+        .ok_or_else(|| TwentyError::Malformed {
+            detail: format!("data.{OBJECT_PLURAL} is not a list"),
+        })
+}
+
 /// The cursor of the next page of a list answer: `pageInfo.endCursor` while
 /// `pageInfo.hasNextPage`, unless it repeats the cursor just used (a server that does not move on).
 fn next_page(body: &Value, after: Option<&str>) -> Option<String> {
