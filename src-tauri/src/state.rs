@@ -123,12 +123,7 @@ impl AppState {
             .store
             .lock()
             .map_err(|_| "internal error: store lock")?;
-        let mine = config::target(&store).map_err(|e| e.to_string())?;
-        let p = store.progression().map_err(|e| e.to_string())?;
-        Ok(match mine {
-            Some(t) => repxp_engine::team::with_my_xp(&team, &t.email, p.xp, p.level.level),
-            None => team,
-        })
+        store.with_my_row(&team).map_err(|e| e.to_string())
     }
 
     /// At most one read of Twenty per [`TEAM_EVERY`] for the same settings, whatever its

@@ -79,6 +79,8 @@ pub fn team(dir: &Path, json: bool, out: &mut dyn Write) -> Result<(), CliError>
             repxp_engine::sync_status::next_step(f.kind)
         ))
     })?;
+    // The rep's own row as this computer knows it (awards not pushed yet included).
+    let team = Store::open_dir(dir)?.with_my_row(&team)?;
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&team)?)?;
         return Ok(());

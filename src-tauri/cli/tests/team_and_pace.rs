@@ -84,6 +84,15 @@ fn the_leaderboard_of_200_reps_ranks_like_twenty_holds_them() {
     let line = text.lines().find(|l| l.contains(ME)).expect("my line");
     assert!(line.contains("← you"), "{line}");
     assert_eq!(text.lines().count(), 201, "a header and a line a rep");
+    // XP recorded here and not pushed yet shows in the rep's own row at once.
+    let had = truth.iter().find(|(e, _)| e == ME).expect("me").1;
+    l.award(7_000);
+    let team = team_json(&l);
+    let me = &team["members"][0];
+    assert_eq!(
+        (me["email"].as_str(), me["xp"].as_i64(), me["rank"].as_u64()),
+        (Some(ME), Some(had + 7_000), Some(1))
+    );
 }
 
 #[test]

@@ -197,6 +197,28 @@ pub fn with_my_xp(team: &Team, email: &str, xp: i64, level: u32) -> Team {
 }
 
 impl Store {
+    /// `team` with the rep's own row at the XP this computer knows ([`with_my_xp`]), for the
+    /// rep the settings point at; unchanged when not connected. Before the first sync this
+    /// computer has no copy of the record: then the row is the team's reading plus what waits here.
+    pub fn with_my_row(&self, team: &Team) -> Result<Team, StoreError> {
+        let Some(target) = crate::identity::target(self)? else {
+            return Ok(team.clone());
+        };
+        let p = self.progression()?;
+        let xp = if self.snapshot()?.remote_id.is_some() {
+            p.xp
+        } else {
+            let me = target.email.trim().to_lowercase();
+            let read = team
+                .members
+                .iter()
+                .find(|m| m.email == me)
+                .map_or(0, |m| m.xp);
+            read.saturating_add(p.pending_xp)
+        };
+        Ok(with_my_xp(team, &target.email, xp, p.level.level))
+    }
+
     /// Each rep's XP on the newest day before `today` that has a reading, and that day.
     pub fn team_before(
         &self,
