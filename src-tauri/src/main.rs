@@ -78,24 +78,25 @@ fn main() -> ExitCode {
         Ok(path) => tracing::debug!(log = %path.display(), "logging"),
         Err(e) => tracing::warn!(error = %e, "no log file; logging to stderr only"),
     }
-    if let Err(line) = desktop_check::require_display() {
-        eprintln!("error: {line}");
-        return ExitCode::FAILURE;
-    }
     // One context for whichever role this process takes (the macro embeds ui/ and the icons).
     let context = tauri::generate_context!();
     let ran = if args.panel_process {
-        panel::run(data_dir, context)
+        require_display().and_then(|()| panel::run(data_dir, context))
     } else {
         match control::claim(&data_dir) {
             Ok(control::Claim::Tray { lock, listener }) => {
+                if let Err(e) = require_display() {
+                    eprintln!("error: {e:#}");
+                    return ExitCode::FAILURE;
+                }
                 if let Some(warning) = desktop_check::tray_host_warning() {
                     // stderr and the log file, like every warning.
                     tracing::warn!("{warning}");
                 }
                 app::run(data_dir, args.open_panel, context, lock, listener)
             }
-            // Single instance: a second launch shows the running app's panel and ends.
+            // Single instance: a second launch shows the running app's panel and ends. It needs
+            // no display of its own, so it starts no GTK: opening the panel is the tray's job.
             Ok(control::Claim::AlreadyRunning) => {
                 tauri::async_runtime::block_on(control::ask_to_open_panel(&data_dir))
                     .map(|()| println!("RepXP is already running; its panel is open."))
@@ -111,6 +112,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Before Tauri starts: without a display GTK would panic deep inside it.
+fn require_display() -> anyhow::Result<()> {
+    desktop_check::require_display().map_err(anyhow::Error::msg)
 }
 
 /// Release builds are GUI-subsystem programs on Windows (no console window behind the tray), so
