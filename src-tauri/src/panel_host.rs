@@ -42,12 +42,14 @@ impl PanelHost {
             return;
         }
         let started = std::env::current_exe().and_then(|exe| {
-            std::process::Command::new(exe)
+            let mut command = std::process::Command::new(exe);
+            command
                 .arg("--data-dir")
                 .arg(&self.data_dir)
                 .arg(PANEL_PROCESS_FLAG)
-                .stdin(Stdio::null())
-                .spawn()
+                .stdin(Stdio::null());
+            software_rendering(&mut command);
+            command.spawn()
         });
         match started {
             Ok(mut child) => {
@@ -94,6 +96,18 @@ impl PanelHost {
             subs.retain(|s| !s.is_closed());
             subs.push(tx);
         }
+    }
+}
+
+/// WebKitGTK composites every page with OpenGL by default. Creating that context is the slowest
+/// part of opening a web view (and a GL context per web process costs memory); a 380 px panel of
+/// text, a bar and one pulsing dot gains nothing from it, so the panel draws in software. A rep
+/// who sets the variable themselves keeps their choice. (WebView2 and WKWebView have no such
+/// switch and need none.)
+fn software_rendering(command: &mut std::process::Command) {
+    const VAR: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+    if cfg!(target_os = "linux") && std::env::var_os(VAR).is_none() {
+        command.env(VAR, "1");
     }
 }
 
