@@ -241,6 +241,9 @@ kill -0 "$tray" 2>/dev/null && ok "the tray lives on with the panel closed" || b
 "$app" >/dev/null 2>&1
 wait_panel 20 &&
   ok "a second launch opens the panel again" || bad "no panel after a second launch"
+# The window came with the tray's overview, so its first paint shows the XP (window.rs).
+tail -1 <(grep "panel opened" "$REPXP_DATA_DIR/logs/panel.log") | grep -q "first_overview=true" &&
+  ok "the reopened panel got the tray's overview with its window" || bad "the panel opened without an overview"
 
 # The tray menu: its first line carries XP, level and last sync. Right-click the tray icon.
 icon=$(xwininfo -root -tree | grep "tray-icon tray app repxp" | grep -oE '\+[0-9]+\+[0-9]+$' | tail -1)

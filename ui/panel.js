@@ -523,16 +523,26 @@ function wire() {
   });
 }
 
+/** The first overview: where the panel opens, and the team's 5-minute reading from then on. */
+function opened(o) {
+  render(o);
+  if (!o.configured) showTab("settings");
+  // The team: once now, then every 5 minutes while the panel stays open (the tray answers
+  // from its last reading when that is younger, so reopening costs nothing either).
+  setInterval(loadTeam, 5 * 60_000);
+}
+
 async function start() {
   wire();
+  // The panel process hands over the tray's overview with the page (window.rs), so the first
+  // paint shows the rep's XP; the round trip below only catches up with what changed since.
+  const first = window.__REPXP_FIRST_OVERVIEW__;
+  if (first) opened(first);
   await onOverviewChanged(render);
   try {
     const o = await getOverview();
-    render(o);
-    if (!o.configured) showTab("settings");
-    // The team: once now, then every 5 minutes while the panel stays open (the tray answers
-    // from its last reading when that is younger, so reopening costs nothing either).
-    setInterval(loadTeam, 5 * 60_000);
+    if (first) render(o);
+    else opened(o);
   } catch (e) {
     $("state-text").textContent = "Error";
     result(String(e), false);

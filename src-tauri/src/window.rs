@@ -6,8 +6,16 @@ use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 /// The panel's label; capabilities/default.json grants our commands to this window only.
 pub const LABEL: &str = "panel";
 
-pub fn create(app: &AppHandle) -> tauri::Result<()> {
-    WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("index.html".into()))
+/// The global that holds the overview the page paints first (ui/panel.js reads it).
+const FIRST_OVERVIEW: &str = "__REPXP_FIRST_OVERVIEW__";
+
+/// `overview`: the tray's current overview, given to the page before its scripts run.
+pub fn create(app: &AppHandle, overview: Option<&serde_json::Value>) -> tauri::Result<()> {
+    let mut builder = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("index.html".into()));
+    if let Some(o) = overview {
+        builder = builder.initialization_script(first_overview_script(o));
+    }
+    builder
         .title("RepXP")
         .inner_size(380.0, 560.0)
         .min_inner_size(340.0, 440.0)
@@ -15,7 +23,7 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
         .center()
         .focused(true)
         .build()?;
-    tracing::info!("panel opened");
+    tracing::info!(first_overview = overview.is_some(), "panel opened");
     Ok(())
 }
 
@@ -25,5 +33,27 @@ pub fn focus(app: &AppHandle) {
         let _ = w.unminimize();
         let _ = w.show();
         let _ = w.set_focus();
+    }
+}
+
+/// JSON is a JavaScript expression, so the overview goes in as it came from the tray.
+fn first_overview_script(overview: &serde_json::Value) -> String {
+    format!("window.{FIRST_OVERVIEW} = {overview};")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_reads_the_first_overview_under_the_name_the_window_gives_it() {
+        let page = include_str!("../../ui/panel.js");
+        assert!(page.contains(&format!("window.{FIRST_OVERVIEW}")));
+        let script =
+            first_overview_script(&serde_json::json!({"xp_text": "1,250", "note": "</script>"}));
+        assert_eq!(
+            script,
+            "window.__REPXP_FIRST_OVERVIEW__ = {\"note\":\"</script>\",\"xp_text\":\"1,250\"};"
+        );
     }
 }
