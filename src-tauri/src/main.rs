@@ -84,17 +84,13 @@ fn main() -> ExitCode {
         require_display().and_then(|()| panel::run(data_dir, context))
     } else {
         match control::claim(&data_dir) {
-            Ok(control::Claim::Tray { lock, listener }) => {
-                if let Err(e) = require_display() {
-                    eprintln!("error: {e:#}");
-                    return ExitCode::FAILURE;
-                }
+            Ok(control::Claim::Tray { lock, listener }) => require_display().and_then(|()| {
                 if let Some(warning) = desktop_check::tray_host_warning() {
                     // stderr and the log file, like every warning.
                     tracing::warn!("{warning}");
                 }
                 app::run(data_dir, args.open_panel, context, lock, listener)
-            }
+            }),
             // Single instance: a second launch shows the running app's panel and ends. It needs
             // no display of its own, so it starts no GTK: opening the panel is the tray's job.
             Ok(control::Claim::AlreadyRunning) => {
