@@ -19,13 +19,13 @@ use repxp_engine::Store;
 use tauri::{AppHandle, Manager, RunEvent};
 use tokio::sync::mpsc;
 
-use crate::control::Push;
 use crate::desktop_notify::Notifier;
 use crate::notices::{Notice, Notices};
 use crate::overview::{self, KeyView};
 use crate::panel_host::{self, PanelHost};
 use crate::state::AppState;
 use crate::tray;
+use repxp_control::Push;
 
 /// Shows notices in order, off the async workers (each is a D-Bus round trip).
 fn show_notices(notifier: &Arc<Notifier>, notices: Vec<Notice>) {
@@ -117,13 +117,13 @@ async fn refresher(app: AppHandle, mut kicks: mpsc::UnboundedReceiver<()>, start
 }
 
 /// Starts the tray app; returns when the rep quits. `lock` and `control` come from
-/// [`crate::control::claim`]: this process is the tray for `data_dir`.
+/// [`repxp_control::claim`]: this process is the tray for `data_dir`.
 pub fn run(
     data_dir: PathBuf,
     open_panel: bool,
     context: tauri::Context,
     lock: repxp_engine::instance::InstanceLock,
-    control: crate::control::Listener,
+    control: repxp_control::Listener,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     // Fail before any window machinery if the database cannot be opened (newer schema, corrupt).

@@ -19,9 +19,9 @@ use serde_json::Value;
 use tauri::ipc::Invoke;
 use tauri::State;
 
-use crate::control::link::PanelLink;
-use crate::control::PanelCommand;
 use crate::overview::Overview;
+use repxp_control::link::PanelLink;
+use repxp_control::PanelCommand;
 use repxp_engine::team::Team;
 
 /// The event the page listens to; its payload is a full [`Overview`].
@@ -109,7 +109,7 @@ macro_rules! panel_commands {
                 async fn $name(&self, $($arg: $ty),*) -> Result<$answer, String> {
                     #[derive(Serialize)]
                     struct Args { $($arg: $ty),* }
-                    Err(crate::control::line(&PanelCommand::encode(
+                    Err(repxp_control::line(&PanelCommand::encode(
                         stringify!($name),
                         &Args { $($arg),* },
                     )?))

@@ -5,7 +5,6 @@
 
 mod app;
 mod commands;
-mod control;
 mod desktop_check;
 mod desktop_notify;
 mod handlers;
@@ -21,6 +20,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use repxp_cli as cli;
+// The control channel lives in its own crate so that `repxp-open` can use it without WebKit.
+use repxp_control as control;
 use repxp_engine::logging::Role;
 
 /// `repxp [--data-dir DIR] [COMMAND]`: no command starts the tray app.

@@ -16,9 +16,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, ReadHalf, Writ
 use tokio::sync::mpsc;
 
 use crate::commands::{self, OVERVIEW_EVENT};
-use crate::control::link::PanelLink;
-use crate::control::{self, Push, Request};
 use crate::window;
+use repxp_control::link::PanelLink;
+use repxp_control::{self as control, Push, Request};
 
 /// Runs the panel until its window closes. Fails at once if no tray process runs.
 pub fn run(data_dir: PathBuf, context: tauri::Context) -> anyhow::Result<()> {

@@ -13,9 +13,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use crate::commands;
-use crate::control::{self, Push, Request};
 use crate::handlers::TrayHandlers;
 use crate::state::AppState;
+use repxp_control::{self as control, Push, Request};
 
 /// The command-line flag that makes `repxp` the panel process.
 pub const PANEL_PROCESS_FLAG: &str = "--panel-process";

@@ -24,15 +24,11 @@ impl std::fmt::Display for Endpoint {
 /// Gives up on a tray that is not answering after this long (it may still be starting).
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
 
-/// Calls `attempt` until it connects or `CONNECT_WAIT` passes; "not there yet" and "busy" retry.
-async fn connect_retrying<S, F, Fut>(mut attempt: F) -> io::Result<S>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = io::Result<S>>,
-{
+/// Connects until it works or `CONNECT_WAIT` passes; "not there yet" and "busy" retry.
+pub async fn connect(endpoint: &Endpoint) -> io::Result<ClientStream> {
     let deadline = Instant::now() + CONNECT_WAIT;
     loop {
-        match attempt().await {
+        match connect_once(endpoint).await {
             Ok(s) => return Ok(s),
             Err(e) if Instant::now() >= deadline => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -122,8 +118,8 @@ mod unix {
         }
     }
 
-    pub async fn connect(endpoint: &Endpoint) -> io::Result<ClientStream> {
-        super::connect_retrying(|| tokio::net::UnixStream::connect(&endpoint.0)).await
+    pub async fn connect_once(endpoint: &Endpoint) -> io::Result<ClientStream> {
+        tokio::net::UnixStream::connect(&endpoint.0).await
     }
 }
 
@@ -199,9 +195,9 @@ mod windows {
         }
     }
 
-    pub async fn connect(endpoint: &Endpoint) -> io::Result<ClientStream> {
-        // NotFound while the tray starts, ERROR_PIPE_BUSY between two instances: both retry.
-        super::connect_retrying(|| async { ClientOptions::new().open(&endpoint.0) }).await
+    /// NotFound while the tray starts, ERROR_PIPE_BUSY between two instances.
+    pub async fn connect_once(endpoint: &Endpoint) -> io::Result<ClientStream> {
+        ClientOptions::new().open(&endpoint.0)
     }
 
     /// Whether the pipe's client process runs as this process's user (their tokens' SIDs).

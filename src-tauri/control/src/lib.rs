@@ -1,5 +1,6 @@
-//! The tray process's control socket: how a second `repxp` launch reaches the running one (single
-//! instance) and how the panel process talks to the tray process.
+//! The tray process's control socket: how a second launch (`repxp`, or `repxp-open` from the
+//! desktop entry) reaches the running one (single instance) and how the panel process talks to
+//! the tray process. No Tauri here: `repxp-open` links this crate and not WebKit.
 //!
 //! The panel runs in its own process so that closing it gives every byte WebKit touched back to the
 //! system: a webview in the tray process leaves the WebKit network process and ~100 MB of GTK/WebKit
@@ -202,11 +203,25 @@ pub async fn connect(data_dir: &Path) -> Result<ClientStream, ControlError> {
 
 /// A second launch's whole job: ask the tray to show the panel, and wait for its "done".
 pub async fn ask_to_open_panel(data_dir: &Path) -> Result<(), ControlError> {
+    let s = connect(data_dir).await?;
+    open_panel_over(data_dir, s).await
+}
+
+/// `repxp-open`'s first step: if a tray listens for `data_dir` right now, ask it to show the
+/// panel (true); if nobody does, say so at once (false) and leave starting one to `repxp`, whose
+/// claim settles races and a tray still starting up.
+pub async fn open_panel_if_running(data_dir: &Path) -> Result<bool, ControlError> {
+    match transport::connect_once(&endpoint(data_dir)).await {
+        Ok(s) => open_panel_over(data_dir, s).await.map(|()| true),
+        Err(_) => Ok(false),
+    }
+}
+
+async fn open_panel_over(data_dir: &Path, s: ClientStream) -> Result<(), ControlError> {
     let no_answer = |source| ControlError::NoAnswer {
         path: PathBuf::from(endpoint(data_dir).to_string()),
         source,
     };
-    let s = connect(data_dir).await?;
     let (read, mut write) = tokio::io::split(s);
     let ask = format!("{}\n", line(&Request::OpenPanel));
     write.write_all(ask.as_bytes()).await.map_err(no_answer)?;
@@ -303,6 +318,41 @@ mod tests {
             .block_on(ask_to_open_panel(dir.path()))
             .expect_err("nobody listens");
         assert!(matches!(err, ControlError::NoAnswer { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_launcher_asks_a_listening_tray_and_does_not_wait_when_none_listens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let started = std::time::Instant::now();
+        let none = runtime()
+            .block_on(open_panel_if_running(dir.path()))
+            .expect("no tray is not an error");
+        assert!(!none, "nobody listens");
+        // Not the 5 s retry of a second `repxp`: the launcher starts the tray at once instead.
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let Claim::Tray {
+            listener,
+            lock: _lock,
+        } = claim(dir.path()).expect("claim")
+        else {
+            panic!("first claim is the tray");
+        };
+        runtime().block_on(async {
+            let mut incoming = listener.incoming().expect("incoming");
+            let (asked, answered) =
+                tokio::join!(open_panel_if_running(dir.path()), answer_one(&mut incoming));
+            assert!(asked.expect("ask"), "a tray listens");
+            assert_eq!(answered, (Request::OpenPanel, true));
+        });
+        // The socket file a crashed tray leaves behind answers nothing: start a tray.
+        #[cfg(unix)]
+        assert!(endpoint(dir.path()).path().exists());
+        let stale = runtime().block_on(open_panel_if_running(dir.path()));
+        assert!(!stale.expect("a stale socket is not an error"));
     }
 
     #[cfg(unix)]
