@@ -210,6 +210,10 @@ pub fn run(
         RunEvent::ExitRequested {
             api, code: None, ..
         } => api.prevent_exit(),
+        // macOS starts no second process when the rep opens RepXP again from Finder, Spotlight or
+        // Launchpad: the running app gets "reopen", and a second launch means "show the panel".
+        #[cfg(target_os = "macos")]
+        RunEvent::Reopen { .. } => app.state::<PanelHost>().open(),
         RunEvent::Exit => {
             if let Some(s) = app.try_state::<AppState>() {
                 s.scheduler.trigger(Trigger::Shutdown);
