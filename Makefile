@@ -76,10 +76,12 @@ bench-app: deps-test
 	bench/app-bench.sh
 
 # The bundler names the Debian package after productName, kebab-cased ("rep-xp"); build it as
-# "repxp" and keep the menu name "RepXP" through the desktop template.
+# "repxp" and keep the menu name "RepXP" through the desktop template, whose Exec is the launcher
+# /usr/bin/repxp-open (no WebKit: a second launch opens the panel ~100 ms sooner; cli/src/open.rs).
 package: deps
+	$(CARGO) build --release -p repxp-cli --bin repxp-open
 	npx --yes @tauri-apps/cli@^2 build --bundles deb \
-	  --config '{"productName":"repxp","bundle":{"linux":{"deb":{"desktopTemplate":"packaging/repxp.desktop.hbs"}}}}'
+	  --config '{"productName":"repxp","bundle":{"linux":{"deb":{"desktopTemplate":"packaging/repxp.desktop.hbs","files":{"/usr/bin/repxp-open":"'"$${CARGO_TARGET_DIR:-target}"'/release/repxp-open"}}}}}'
 
 # Fresh-machine claims in a clean Debian 12 root (debootstrap; scripts/fresh-machine-test.sh):
 # the .deb from `make package`, and `make run` with no desktop. Slow (a cold build): not in `test`.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Proves the fresh-machine claims in a clean Debian 12 root (debootstrap, ../shared/tools/fresh-root.sh
 # or its copy below), as root:
-#   deb       the .deb from `make package` installs with its Depends and reaches "tray ready" under
-#             Xvfb; without a display it says so in one line; the systemd user unit is installed.
+#   deb       the .deb from `make package` installs with its Depends; its menu entry (the launcher
+#             repxp-open) reaches "tray ready" under Xvfb with the panel open, and a second click
+#             reaches that tray; without a display it says so in one line; the systemd user unit.
 #   make-run  `make run` from a clean clone with no desktop: installs what it needs, builds, and
 #             reaches "tray ready" in its virtual session.
 # Usage: scripts/fresh-machine-test.sh deb|make-run   (FRESH_ROOT=DIR keeps the root for a look;
@@ -35,11 +36,22 @@ deb)
     { tail -20 /tmp/install.log; exit 1; }
     dpkg-query -W -f="\${Depends}\n" repxp > /tmp/depends
     (env -u DISPLAY repxp --data-dir /tmp/nodisplay; echo "rc=$?") > /tmp/nodisplay.out 2>&1
-    xvfb-run -a dbus-run-session -- timeout 20 repxp --data-dir /tmp/repxp-data > /tmp/tray.log 2>&1 || true
+    # The menu entry as a rep clicks it: its Exec starts the tray, then a second click asks it
+    # for the panel.
+    exec=$(sed -n "s/^Exec=//p" /usr/share/applications/repxp.desktop); echo "$exec" > /tmp/exec
+    xvfb-run -a dbus-run-session -- sh -c "timeout 30 $exec --data-dir /tmp/repxp-data > /tmp/tray.log 2>&1 &
+      for i in \$(seq 300); do grep -q \"tray ready\" /tmp/tray.log && break; sleep 0.1; done
+      $exec --data-dir /tmp/repxp-data > /tmp/second.out 2>&1; echo rc=\$? >> /tmp/second.out; wait" || true
     repxp --data-dir /tmp/repxp-data status > /tmp/status.out 2>&1 || true'
   echo "Depends: $(cat "$root/tmp/depends")"
-  grep -q "tray ready" "$root/tmp/tray.log" && ok "the installed .deb reaches \"tray ready\" under Xvfb" ||
+  [ "$(cat "$root/tmp/exec")" = repxp-open ] && [ -x "$root/usr/bin/repxp-open" ] &&
+    ok "the menu entry runs the launcher /usr/bin/repxp-open" || fail "menu entry Exec: $(cat "$root/tmp/exec")"
+  grep -q "tray ready" "$root/tmp/tray.log" && ok "the menu entry of the installed .deb reaches \"tray ready\" under Xvfb" ||
     { cat "$root/tmp/tray.log"; fail "no \"tray ready\" from the installed package"; }
+  grep -q "panel process started" "$root/tmp/tray.log" && ok "the first click opens the panel" ||
+    { cat "$root/tmp/tray.log"; fail "the first click did not open the panel"; }
+  grep -q "already running; its panel is open" "$root/tmp/second.out" && grep -q "rc=0" "$root/tmp/second.out" &&
+    ok "a second click reaches the running tray" || fail "second click: $(cat "$root/tmp/second.out")"
   out=$(cat "$root/tmp/nodisplay.out")
   { grep -q "rc=1" <<<"$out" && ! grep -qi "panicked\|backtrace" <<<"$out" && [ "$(wc -l <<<"$out")" -eq 2 ]; } &&
     ok "no display: one line and exit 1 ($(head -1 <<<"$out" | cut -c1-80)…)" || fail "no display: $out"
