@@ -103,4 +103,5 @@ test-gui: deps-test
 	@scripts/apt-ensure.sh xdotool imagemagick curl python3 libx11-dev procps trayer x11-utils
 	$(CARGO) build -p repxp-fake-twenty --bin fake-twenty
 	$(CARGO) build -p repxp
+	$(CARGO) build -p repxp-cli --bin repxp-open
 	scripts/with-session.sh scripts/e2e-gui.sh

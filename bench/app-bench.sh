@@ -12,21 +12,25 @@
 # over every thread; voluntary ones are wake-ups) over IDLE seconds; spawn-to-"tray ready" wall time
 # (STARTS runs each, interleaved, median); binary size. The panel is its own process (panel.rs), a
 # child of the tray with the WebKit processes under it; "closed" means it and they have exited.
-# The panel is opened like a rep does it (a second `repxp` launch) and closed like a window manager's
-# close button does (WM_DELETE_WINDOW, bench/wm-close.c). RepXP runs on a temp REPXP_DATA_DIR with no
+# The panel is opened like a rep does it (the desktop entry's launcher `repxp-open` while the tray
+# runs) and closed like a window manager's close button does (WM_DELETE_WINDOW, bench/wm-close.c). RepXP runs on a temp REPXP_DATA_DIR with no
 # Twenty configured, so the only timers are the scheduler's.
-# Env: CYCLES (100) SAMPLE_EVERY (10) IDLE (60 s) STARTS (9) SETTLE (8 s) REPXP_BIN BASELINE_BIN
+# Env: CYCLES (100) SAMPLE_EVERY (10) IDLE (60 s) STARTS (9) SETTLE (8 s) REPXP_BIN REPXP_OPEN_BIN BASELINE_BIN
 #      BASELINE_TARGET (/tmp/baseline-tray-target: the baseline's cargo target dir, kept out of git).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export CYCLES=${CYCLES:-100} SAMPLE_EVERY=${SAMPLE_EVERY:-10} IDLE=${IDLE:-60} STARTS=${STARTS:-9} SETTLE=${SETTLE:-8}
 export BASELINE_TARGET=${BASELINE_TARGET:-/tmp/baseline-tray-target}
 export REPXP_BIN=${REPXP_BIN:-$root/target/release/repxp}
+export REPXP_OPEN_BIN=${REPXP_OPEN_BIN:-$(dirname "$REPXP_BIN")/repxp-open}
 export BASELINE_BIN=${BASELINE_BIN:-$BASELINE_TARGET/release/baseline-tray}
 
 if [ "${APP_BENCH_INNER:-}" != 1 ]; then
   if [ "${1:-}" = --build ] || [ ! -x "$REPXP_BIN" ]; then
     (cd "$root" && cargo build --release -p repxp)
+  fi
+  if [ "${1:-}" = --build ] || [ ! -x "$REPXP_OPEN_BIN" ]; then
+    (cd "$root" && cargo build --release -p repxp-cli --bin repxp-open)
   fi
   if [ "${1:-}" = --build ] || [ ! -x "$BASELINE_BIN" ]; then
     (cd "$root/bench/baseline-tray" && CARGO_TARGET_DIR=$BASELINE_TARGET cargo build --release)
@@ -125,13 +129,13 @@ stop_app() {
 
 panel() { xdotool search --onlyvisible --name '^RepXP$' 2>/dev/null | head -1; }
 now() { date +%s%N; }
-# open_panel: a second launch (what the desktop entry does); prints ms from launch to painted (the
+# open_panel: a second launch (the desktop entry's `repxp-open`); prints ms from launch to painted (the
 # panel shows more than its flat background), or "timeout". bench/paint-probe.c starts the launch
 # and looks at the window every 5 ms from one process; the ImageMagick `import` per look that this
 # script used before took ~100 ms a look and competed with the panel for the CPUs. The time to the
 # window's first map goes to $work/mapped.
 open_panel() {
-  local r; r=$("$PAINT_PROBE" 20000 "$REPXP_BIN")
+  local r; r=$("$PAINT_PROBE" 20000 "$REPXP_OPEN_BIN")
   [ "$r" = timeout ] && { echo timeout; return; }
   echo "${r% *}" >>"$work/mapped"
   echo "${r#* }"

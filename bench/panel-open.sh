@@ -4,7 +4,9 @@
 # panel is opened by a second launch and closed again, alternating between the two builds, so
 # both see the same machine at the same moments. Prints per build: the first open, then the
 # median/min/max of the others, launch to painted (bench/paint-probe.c) and launch to mapped.
-#   bench/panel-open.sh OLD_BIN NEW_BIN      Env: OPENS (30)
+#   bench/panel-open.sh OLD NEW      Env: OPENS (30)
+# OLD and NEW are TRAY_BIN or TRAY_BIN,LAUNCH_BIN: the tray, and what a second launch runs (the
+# tray binary itself unless given; `repxp-open` for the desktop entry's launcher).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${PANEL_OPEN_INNER:-}" != 1 ]; then
@@ -16,7 +18,8 @@ if [ "${PANEL_OPEN_INNER:-}" != 1 ]; then
   exit
 fi
 set +e
-bins=("$1" "$2"); opens=${OPENS:-30}
+builds=("$1" "$2"); opens=${OPENS:-30}
+bins=("${1%%,*}" "${2%%,*}"); launchers=("${1#*,}" "${2#*,}")
 work=$(mktemp -d); pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"' EXIT
 unset REPXP_TWENTY_URL REPXP_REP_EMAIL REPXP_TWENTY_API_KEY
@@ -34,7 +37,7 @@ close() {
 }
 for n in $(seq "$opens"); do
   for i in 0 1; do
-    REPXP_DATA_DIR=$work/d$i "$PAINT_PROBE" 20000 "${bins[$i]}" >>"$work/open$i"
+    REPXP_DATA_DIR=$work/d$i "$PAINT_PROBE" 20000 "${launchers[$i]}" >>"$work/open$i"
     sleep 0.3; close "${pids[$i]}"; sleep 0.5
   done
 done
@@ -45,5 +48,5 @@ for i in 0 1; do
   f=$(head -1 "$work/open$i" | awk '{print $2}')
   later=$(tail -n +2 "$work/open$i" | grep -v timeout | awk '{print $2}' | stats)
   mapped=$(grep -v timeout "$work/open$i" | awk '{print $1}' | stats | cut -d' ' -f1)
-  echo "| ${bins[$i]} | $f | $later | $mapped | $(grep -c timeout "$work/open$i") |"
+  echo "| ${builds[$i]} | $f | $later | $mapped | $(grep -c timeout "$work/open$i") |"
 done

@@ -11,6 +11,8 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 app=${REPXP_BIN:-$root/target/debug/repxp}
+# The desktop entry's launcher (cli/src/open.rs): the app starts through it, as from the menu.
+launcher=${REPXP_OPEN_BIN:-$(dirname "$app")/repxp-open}
 fake=${FAKE_TWENTY_BIN:-$root/target/debug/fake-twenty}
 shots=${SHOTS_DIR:-$root/docs/screenshots}
 work=$(mktemp -d)
@@ -57,7 +59,9 @@ url=${first#listening on }
 # The rep's sales team: 200 more reps, written by the academy and RepXP, a duplicate, the trash.
 curl -fsS "$url/__fake/team" -d '{"reps":200}' >"$work/team.json"
 
-"$app" --open-panel 2>"$work/app.log" &
+# With no tray running the launcher becomes `repxp --open-panel` in its own process (exec), so
+# $! is the tray.
+"$launcher" 2>"$work/app.log" &
 tray=$!
 pids+=($tray)
 started=$SECONDS
@@ -238,9 +242,9 @@ no_children() { ! pgrep -P "$tray" >/dev/null; }
 "$work/wm-close" "$(panel_win | head -1)"
 wait_for 10 "closing the panel ends its process and its WebKit processes" no_children
 kill -0 "$tray" 2>/dev/null && ok "the tray lives on with the panel closed" || bad "the tray quit with the panel"
-"$app" >/dev/null 2>&1
+"$launcher" >"$work/launcher.out" 2>&1 && grep -q "already running" "$work/launcher.out" &&
 wait_panel 20 &&
-  ok "a second launch opens the panel again" || bad "no panel after a second launch"
+  ok "the menu entry's launcher opens the panel again" || bad "no panel after the launcher: $(cat "$work/launcher.out")"
 # The window came with the tray's overview, so its first paint shows the XP (window.rs).
 tail -1 <(grep "panel opened" "$REPXP_DATA_DIR/logs/panel.log") | grep -q "first_overview=true" &&
   ok "the reopened panel got the tray's overview with its window" || bad "the panel opened without an overview"
