@@ -42,11 +42,12 @@ for n in $(seq "$opens"); do
   done
 done
 stats() { sort -n | awk '{a[NR]=$1} END {printf "%d / %d / %d", a[int((NR+1)/2)], a[1], a[NR]}'; }
-echo "| build | first open, ms | later opens: median / min / max, ms | launch to mapped: median, ms | timeouts |"
-echo "|---|---|---|---|---|"
+echo "| build | first open, ms | later opens: median / min / max, ms | later opens over 600 ms | launch to mapped: median, ms | timeouts |"
+echo "|---|---|---|---|---|---|"
 for i in 0 1; do
   f=$(head -1 "$work/open$i" | awk '{print $2}')
   later=$(tail -n +2 "$work/open$i" | grep -v timeout | awk '{print $2}' | stats)
   mapped=$(grep -v timeout "$work/open$i" | awk '{print $1}' | stats | cut -d' ' -f1)
-  echo "| ${builds[$i]} | $f | $later | $mapped | $(grep -c timeout "$work/open$i") |"
+  slow=$(tail -n +2 "$work/open$i" | grep -v timeout | awk '$2 > 600' | wc -l)
+  echo "| ${builds[$i]} | $f | $later | $slow of $((opens - 1)) | $mapped | $(grep -c timeout "$work/open$i") |"
 done

@@ -25,13 +25,14 @@ pub fn create(app: &AppHandle, overview: Option<&serde_json::Value>) -> tauri::R
         .resizable(true)
         .center()
         .focused(true)
-        // Shown once the page's load has started, not at once: a WebKitGTK view drawn before its
-        // web process is up makes the UI process wait up to 500 ms for that process's first
-        // frame (a timed wait in strace; it hit ~1 open in 3 on a 2-CPU machine, each +450 ms).
-        // Once the load has started the web process is running and answers in a few ms.
+        // Shown once the page has loaded, not at once: a WebKitGTK view drawn while its web
+        // process is still starting makes the UI process wait up to 500 ms for that process's
+        // first frame (a 500 ms timed wait in strace, the web process blocked until it ends).
+        // Shown at once, ~1 open in 3 took +450 ms on a 2-CPU machine; shown when the load
+        // starts, ~1 in 25; shown when it has finished, none in 70 (BENCHMARKS.md).
         .visible(false)
         .on_page_load(|window, load| {
-            if load.event() == PageLoadEvent::Started {
+            if load.event() == PageLoadEvent::Finished {
                 show(&window);
             }
         })
@@ -50,8 +51,8 @@ pub fn create(app: &AppHandle, overview: Option<&serde_json::Value>) -> tauri::R
     Ok(())
 }
 
-/// A page that never starts loading (a web process that cannot start) still gets its window, so
-/// the rep sees what is wrong instead of nothing.
+/// A page that never finishes loading (a web process that cannot start) still gets its window,
+/// so the rep sees what is wrong instead of nothing.
 const SHOW_ANYWAY: Duration = Duration::from_secs(3);
 
 fn show(w: &tauri::WebviewWindow) {
