@@ -28,8 +28,8 @@ pub fn create(app: &AppHandle, overview: Option<&serde_json::Value>) -> tauri::R
         // Shown once the page has loaded, not at once: a WebKitGTK view drawn while its web
         // process is still starting makes the UI process wait up to 500 ms for that process's
         // first frame (a 500 ms timed wait in strace, the web process blocked until it ends).
-        // Shown at once, ~1 open in 3 took +450 ms on a 2-CPU machine; shown when the load
-        // starts, ~1 in 25; shown when it has finished, none in 70 (BENCHMARKS.md).
+        // Shown at once, a third to a half of the opens took +450 ms on a 2-CPU machine; shown
+        // when the load starts, 3 in 86; when it has finished, none in 67 (BENCHMARKS.md).
         .visible(false)
         .on_page_load(|window, load| {
             if load.event() == PageLoadEvent::Finished {
