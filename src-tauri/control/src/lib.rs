@@ -292,23 +292,31 @@ mod tests {
         (serde_json::from_str(&got).expect("json"), same_user)
     }
 
-    #[test]
-    fn a_second_launch_reaches_the_tray_and_is_known_as_the_same_user() {
-        let dir = tempfile::tempdir().expect("tempdir");
+    /// Claims the tray role for `dir` and runs `ask` against it; what `ask` returned and what the
+    /// tray received (with its peer check).
+    fn ask_the_tray<T>(
+        dir: &Path,
+        ask: impl std::future::Future<Output = T>,
+    ) -> (T, (Request, bool)) {
         let Claim::Tray {
             listener,
             lock: _lock,
-        } = claim(dir.path()).expect("claim")
+        } = claim(dir).expect("claim")
         else {
             panic!("first claim is the tray");
         };
         runtime().block_on(async {
             let mut incoming = listener.incoming().expect("incoming");
-            let (asked, answered) =
-                tokio::join!(ask_to_open_panel(dir.path()), answer_one(&mut incoming));
-            asked.expect("ask");
-            assert_eq!(answered, (Request::OpenPanel, true));
-        });
+            tokio::join!(ask, answer_one(&mut incoming))
+        })
+    }
+
+    #[test]
+    fn a_second_launch_reaches_the_tray_and_is_known_as_the_same_user() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (asked, answered) = ask_the_tray(dir.path(), ask_to_open_panel(dir.path()));
+        asked.expect("ask");
+        assert_eq!(answered, (Request::OpenPanel, true));
     }
 
     #[test]
@@ -334,20 +342,9 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
-        let Claim::Tray {
-            listener,
-            lock: _lock,
-        } = claim(dir.path()).expect("claim")
-        else {
-            panic!("first claim is the tray");
-        };
-        runtime().block_on(async {
-            let mut incoming = listener.incoming().expect("incoming");
-            let (asked, answered) =
-                tokio::join!(open_panel_if_running(dir.path()), answer_one(&mut incoming));
-            assert!(asked.expect("ask"), "a tray listens");
-            assert_eq!(answered, (Request::OpenPanel, true));
-        });
+        let (asked, answered) = ask_the_tray(dir.path(), open_panel_if_running(dir.path()));
+        assert!(asked.expect("ask"), "a tray listens");
+        assert_eq!(answered, (Request::OpenPanel, true));
         // The socket file a crashed tray leaves behind answers nothing: start a tray.
         #[cfg(unix)]
         assert!(endpoint(dir.path()).path().exists());
