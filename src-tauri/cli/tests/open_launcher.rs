@@ -1,7 +1,7 @@
 //! `repxp-open`, the desktop entry's launcher, as a real process: it asks a listening tray for
 //! the panel, or becomes `repxp --open-panel` beside it.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -72,6 +72,7 @@ fn with_a_tray_running_it_asks_for_the_panel_and_ends() {
 #[cfg(unix)]
 #[test]
 fn with_no_tray_it_becomes_the_app_beside_it() {
+    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let bin = tempfile::tempdir().expect("bin dir");
