@@ -48,8 +48,9 @@ fn main() -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // Started from a menu nobody reads stderr: the log file too (logs/cli.log).
-            if logging::init(&dir, Role::Cli, "warn").is_ok() {
+            // Started from a menu nobody reads stderr: the log file too (logs/cli.log); "off" for
+            // the log's stderr copy, since the line below already says it there.
+            if logging::init(&dir, Role::Cli, "off").is_ok() {
                 tracing::error!("repxp-open: {e}");
             }
             eprintln!("error: {e}");

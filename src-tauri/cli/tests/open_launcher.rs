@@ -14,6 +14,7 @@ fn open(binary: &Path, dir: &Path) -> Output {
         .arg("--data-dir")
         .arg(dir)
         .env_remove("REPXP_DATA_DIR")
+        .env_remove("RUST_LOG")
         .output()
         .expect("run repxp-open")
 }
@@ -120,6 +121,11 @@ fn with_no_tray_and_no_app_beside_it_it_says_so_in_the_log_too() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("RepXP's app is not installed beside"), "{err}");
+    assert_eq!(
+        err.matches("not installed beside").count(),
+        1,
+        "said once: {err}"
+    );
     let log = std::fs::read_to_string(dir.path().join("logs").join("cli.log")).expect("cli.log");
     let last = BufReader::new(log.as_bytes())
         .lines()
