@@ -80,6 +80,26 @@ eval "$(xdotool getwindowgeometry --shell "$win")"
 wx=$X; wy=$Y
 sleep 2 # first paint
 
+# Loader order (src-tauri/src/loader_order.rs): a panel process and the WebKit processes it starts
+# get, first in the loader's order, the self-relocating libraries the tray has loaded (Debian's
+# WebKit links a flite voice); a later panel also those the last panel loaded (Mesa's LLVM).
+lib_in() { awk -v re="$2" '$6 ~ re {print $6; exit}' "/proc/$1/maps" 2>/dev/null; }
+flite_re='/libflite_cmu_time_awb[.]so'; llvm_re='/libLLVM(-|[.]so)'
+preload_of() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^LD_PRELOAD=//p'; }
+check_preload() { # WHICH EXPECTED
+  local panel web
+  panel=$(pgrep -P "$tray" -x repxp | head -1)
+  web=$(pgrep -P "${panel:-0}" WebKitWebProces | head -1)
+  if [ -n "$web" ] && [ "$(preload_of "$panel")" = "$2" ] && [ "$(preload_of "$web")" = "$2" ]; then
+    ok "the $1 panel and its web process preload '$2'"
+  else
+    bad "the $1 panel: preload '$(preload_of "${panel:-0}")' (web ${web:-none}: '$(preload_of "${web:-0}")'), expected '$2'"
+  fi
+  panel_llvm=$(lib_in "${panel:-0}" "$llvm_re")
+}
+flite=$(lib_in "$tray" "$flite_re")
+check_preload first "$flite"
+
 # Settings, typed into the real form (not connected yet, so the panel opens on Settings):
 # click each field, type, then click Save.
 field() { xdotool mousemove $((wx + 190)) $((wy + $1)) click 1; sleep 0.2; xdotool key ctrl+a; xdotool type --delay 60 "$2"; }
@@ -248,6 +268,8 @@ wait_panel 20 &&
 # The window came with the tray's overview, so its first paint shows the XP (window.rs).
 tail -1 <(grep "panel opened" "$REPXP_DATA_DIR/logs/panel.log") | grep -q "first_overview=true" &&
   ok "the reopened panel got the tray's overview with its window" || bad "the panel opened without an overview"
+sleep 1
+check_preload reopened "$(echo "$flite" "$panel_llvm" | xargs | tr ' ' ':')"
 
 # The tray menu: its first line carries XP, level and last sync. Right-click the tray icon.
 icon=$(xwininfo -root -tree | grep "tray-icon tray app repxp" | grep -oE '\+[0-9]+\+[0-9]+$' | tail -1)

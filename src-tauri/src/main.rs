@@ -8,6 +8,9 @@ mod commands;
 mod desktop_check;
 mod desktop_notify;
 mod handlers;
+// Linux only: the ELF dynamic loader's search order.
+#[cfg(target_os = "linux")]
+mod loader_order;
 mod notices;
 mod overview;
 mod panel;

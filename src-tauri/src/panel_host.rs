@@ -24,6 +24,9 @@ pub struct PanelHost {
     data_dir: PathBuf,
     running: Arc<AtomicBool>,
     subscribers: Mutex<Vec<mpsc::UnboundedSender<String>>>,
+    /// What the last panel process loaded that the next one should have first (loader_order.rs).
+    #[cfg(target_os = "linux")]
+    panel_libraries: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl PanelHost {
@@ -32,6 +35,8 @@ impl PanelHost {
             data_dir,
             running: Arc::new(AtomicBool::new(false)),
             subscribers: Mutex::new(Vec::new()),
+            #[cfg(target_os = "linux")]
+            panel_libraries: Arc::default(),
         }
     }
 
@@ -49,11 +54,17 @@ impl PanelHost {
                 .arg(PANEL_PROCESS_FLAG)
                 .stdin(Stdio::null());
             software_rendering(&mut command);
+            #[cfg(target_os = "linux")]
+            if let Ok(libs) = self.panel_libraries.lock() {
+                crate::loader_order::apply(&mut command, &libs);
+            }
             command.spawn()
         });
         match started {
             Ok(mut child) => {
                 tracing::info!(pid = child.id(), "panel process started");
+                #[cfg(target_os = "linux")]
+                self.note_panel_libraries(child.id());
                 let running = self.running.clone();
                 // Blocked in wait(): no CPU; reaps the child so it never lingers as a zombie.
                 let waiter =
@@ -73,6 +84,20 @@ impl PanelHost {
                 tracing::warn!(error = %e, "cannot start the panel process");
             }
         }
+    }
+
+    /// Once the panel has set up its page (EGL included), what it loaded is in its maps.
+    #[cfg(target_os = "linux")]
+    fn note_panel_libraries(&self, pid: u32) {
+        const SET_UP: std::time::Duration = std::time::Duration::from_secs(5);
+        let libs = self.panel_libraries.clone();
+        tauri::async_runtime::spawn(async move {
+            tokio::time::sleep(SET_UP).await;
+            let found = crate::loader_order::loaded_by(pid);
+            if let (false, Ok(mut l)) = (found.is_empty(), libs.lock()) {
+                *l = found;
+            }
+        });
     }
 
     pub fn has_subscribers(&self) -> bool {
