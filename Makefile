@@ -100,7 +100,7 @@ demo: deps
 
 # The real binary and webview, driven with X input; screenshots to docs/screenshots/ (scripts/e2e-gui.sh).
 test-gui: deps-test
-	@scripts/apt-ensure.sh xdotool imagemagick curl python3 libx11-dev procps trayer x11-utils
+	@scripts/apt-ensure.sh xdotool imagemagick curl python3 libx11-dev procps trayer x11-utils fontconfig
 	$(CARGO) build -p repxp-fake-twenty --bin fake-twenty
 	$(CARGO) build -p repxp
 	$(CARGO) build -p repxp-cli --bin repxp-open

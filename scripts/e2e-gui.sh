@@ -99,6 +99,12 @@ check_preload() { # WHICH EXPECTED
 }
 flite=$(lib_in "$tray" "$flite_re")
 check_preload first "$flite"
+# The page names the desktop's font by its installed family (desktop_font.rs): GTK's default
+# "Sans" here, which fontconfig resolves as it would for any page.
+want_font=$(fc-match -f '%{family[0]}' sans-serif)
+grep "panel opened" "$REPXP_DATA_DIR/logs/panel.log" | head -1 | grep -qF "font=\"$want_font\"" &&
+  ok "the page is given the desktop font by name ($want_font)" ||
+  bad "desktop font: $(grep "panel opened" "$REPXP_DATA_DIR/logs/panel.log" | head -1), expected $want_font"
 
 # Settings, typed into the real form (not connected yet, so the panel opens on Settings):
 # click each field, type, then click Save.

@@ -6,6 +6,8 @@
 mod app;
 mod commands;
 mod desktop_check;
+#[cfg(target_os = "linux")]
+mod desktop_font;
 mod desktop_notify;
 mod handlers;
 // Linux only: the ELF dynamic loader's search order.

@@ -18,6 +18,14 @@ pub fn create(app: &AppHandle, overview: Option<&serde_json::Value>) -> tauri::R
     if let Some(o) = overview {
         builder = builder.initialization_script(first_overview_script(o));
     }
+    #[cfg(target_os = "linux")]
+    let font = crate::desktop_font::family();
+    #[cfg(not(target_os = "linux"))]
+    let font: Option<String> = None;
+    #[cfg(target_os = "linux")]
+    if let Some(family) = &font {
+        builder = builder.initialization_script(crate::desktop_font::script(family));
+    }
     builder
         .title("RepXP")
         .inner_size(380.0, 560.0)
@@ -47,7 +55,11 @@ pub fn create(app: &AppHandle, overview: Option<&serde_json::Value>) -> tauri::R
             show(&w);
         }
     });
-    tracing::info!(first_overview = overview.is_some(), "panel opened");
+    tracing::info!(
+        first_overview = overview.is_some(),
+        font = font.as_deref().unwrap_or("system-ui"),
+        "panel opened"
+    );
     Ok(())
 }
 
