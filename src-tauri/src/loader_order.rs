@@ -15,7 +15,9 @@
 //! lookup's answer.
 
 use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 const VAR: &str = "LD_PRELOAD";
 
@@ -26,14 +28,9 @@ const SELF_RELOCATING: &[&str] = &["libflite_cmu_time_awb.so", "libLLVM-", "libL
 /// Sets `LD_PRELOAD` for a new panel process: whatever the rep had, then the self-relocating
 /// libraries this process has loaded, then those `last_panel` (a panel's maps) had.
 pub fn apply(command: &mut std::process::Command, last_panel: &[PathBuf]) {
-    let own = match std::fs::read_to_string("/proc/self/maps") {
-        Ok(m) => loaded_self_relocating(&m),
-        Err(e) => {
-            tracing::debug!(error = %e, "no /proc/self/maps");
-            Vec::new()
-        }
-    };
-    let mut ours = own;
+    // The tray's libraries are those it started with: read once.
+    static OWN: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    let mut ours = OWN.get_or_init(|| read_maps("/proc/self/maps")).clone();
     for p in last_panel {
         // A library an upgrade removed since: the loader would print an error for it.
         if !ours.contains(p) && p.exists() {
@@ -48,9 +45,19 @@ pub fn apply(command: &mut std::process::Command, last_panel: &[PathBuf]) {
 /// The self-relocating libraries a running process has loaded (read from /proc/PID/maps once
 /// its panel is up, so the next panel can have them first).
 pub fn loaded_by(pid: u32) -> Vec<PathBuf> {
-    std::fs::read_to_string(format!("/proc/{pid}/maps"))
-        .map(|m| loaded_self_relocating(&m))
-        .unwrap_or_default()
+    read_maps(&format!("/proc/{pid}/maps"))
+}
+
+/// Line by line: a maps file is ~100 kB, and a tray that kept a buffer that size in a worker
+/// thread's heap would not be back at its tray-only memory after the panel closes.
+fn read_maps(path: &str) -> Vec<PathBuf> {
+    match std::fs::File::open(path) {
+        Ok(f) => loaded_self_relocating(BufReader::new(f)),
+        Err(e) => {
+            tracing::debug!(error = %e, path, "cannot read the loaded libraries");
+            Vec::new()
+        }
+    }
 }
 
 /// The new `LD_PRELOAD`, or None when there is nothing of ours to add.
@@ -74,24 +81,26 @@ fn preload_value(ours: &[PathBuf], existing: Option<&OsStr>) -> Option<OsString>
 }
 
 /// The libraries of [`SELF_RELOCATING`] in a `/proc/<pid>/maps` text, each once, by full path.
-fn loaded_self_relocating(maps: &str) -> Vec<PathBuf> {
+fn loaded_self_relocating(mut maps: impl BufRead) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = Vec::new();
+    let mut line = String::new();
     // A line: address perms offset dev inode path; the path is the sixth field, if any. A
     // path with a space or a colon, or one that is "(deleted)", cannot go in LD_PRELOAD as is.
-    for line in maps.lines() {
+    while matches!(maps.read_line(&mut line), Ok(n) if n > 0) {
         let mut fields = line.split_whitespace();
-        let (Some(path), None) = (fields.nth(5), fields.next()) else {
-            continue;
-        };
-        let path = Path::new(path);
-        let named = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| SELF_RELOCATING.iter().any(|p| n.starts_with(p)));
-        let listable = path.is_absolute() && !path.as_os_str().as_encoded_bytes().contains(&b':');
-        if named && listable && !found.iter().any(|f| f == path) {
-            found.push(path.to_path_buf());
+        if let (Some(path), None) = (fields.nth(5), fields.next()) {
+            let path = Path::new(path);
+            let named = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| SELF_RELOCATING.iter().any(|p| n.starts_with(p)));
+            let listable =
+                path.is_absolute() && !path.as_os_str().as_encoded_bytes().contains(&b':');
+            if named && listable && !found.iter().any(|f| f == path) {
+                found.push(path.to_path_buf());
+            }
         }
+        line.clear();
     }
     found
 }
@@ -126,7 +135,7 @@ mod tests {
             "7f4000000000-7f4000100000 r--p 00000000 08:01 96 /usr/lib64/libLLVM.so.19.1",
             "7f5000000000-7f5000100000 r--p 00000000 08:01 95 /usr/lib/libLLVMSPIRVLib.so.15",
         ]);
-        let found = loaded_self_relocating(&maps);
+        let found = loaded_self_relocating(maps.as_bytes());
         let want: Vec<PathBuf> = [FLITE, LLVM, "/usr/lib64/libLLVM.so.19.1"]
             .iter()
             .map(PathBuf::from)
@@ -149,17 +158,20 @@ mod tests {
 
     #[test]
     fn nothing_changes_where_none_is_loaded_or_the_file_is_gone() {
-        assert!(loaded_self_relocating(&maps_with(&[])).is_empty());
+        assert!(loaded_self_relocating(maps_with(&[]).as_bytes()).is_empty());
         assert_eq!(preload_value(&[], Some(OsStr::new("/opt/a.so"))), None);
         let gone = maps_with(&[&format!("7f10-7f11 r--p 0 08:01 99 {FLITE} (deleted)")]);
-        assert!(loaded_self_relocating(&gone).is_empty());
+        assert!(loaded_self_relocating(gone.as_bytes()).is_empty());
     }
 
     /// A real process: this test's own maps, read as the tray reads a panel's.
     #[test]
     fn a_process_maps_are_read_by_pid() {
         let own = std::fs::read_to_string("/proc/self/maps").expect("maps");
-        assert_eq!(loaded_by(std::process::id()), loaded_self_relocating(&own));
+        assert_eq!(
+            loaded_by(std::process::id()),
+            loaded_self_relocating(own.as_bytes())
+        );
         assert!(loaded_by(u32::MAX).is_empty(), "no such process: nothing");
     }
 }
