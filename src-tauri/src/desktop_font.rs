@@ -5,7 +5,8 @@
 //! per weight and size the page uses, to check it is an acceptable stand-in: 3,516 fontconfig
 //! matches in the web process of one panel open here, half of them when the first family is an
 //! installed one. Naming the family fontconfig would pick anyway shows the same font and opens
-//! the panel ~40 ms sooner (BENCHMARKS.md "Opening the panel, continued").
+//! the panel ~30 ms sooner (BENCHMARKS.md "Opening the panel: the loader's order and the page's
+//! font").
 
 use gtk::pango;
 use gtk::prelude::*;

@@ -10,7 +10,8 @@
 //! to its own 31,290 symbols (`perf`: `do_lookup_x`, half of `repxp --version`). Mesa's GL
 //! drivers link LLVM (19,279), which WebKit's EGL set-up loads into the panel and web processes,
 //! after all 167. Put first, each walk ends at once: a WebKit-linked process starts in 52 instead
-//! of 70 ms, and EGL's set-up is shorter too (BENCHMARKS.md "Opening the panel, continued").
+//! of 70 ms, and EGL's set-up is shorter too (BENCHMARKS.md "Opening the panel: the loader's
+//! order and the page's font").
 //! Neither defines a symbol any other library here defines (`nm -D`), so being first changes no
 //! lookup's answer.
 
@@ -46,6 +47,12 @@ pub fn apply(command: &mut std::process::Command, last_panel: &[PathBuf]) {
 /// its panel is up, so the next panel can have them first).
 pub fn loaded_by(pid: u32) -> Vec<PathBuf> {
     read_maps(&format!("/proc/{pid}/maps"))
+}
+
+/// Whether process `pid` runs this very binary (as a panel process does).
+pub fn runs_this_binary(pid: u32) -> bool {
+    let exe = |p: &str| std::fs::read_link(format!("/proc/{p}/exe")).ok();
+    exe(&pid.to_string()).is_some_and(|e| Some(e) == exe("self"))
 }
 
 /// Line by line: a maps file is ~100 kB, and a tray that kept a buffer that size in a worker
@@ -173,5 +180,18 @@ mod tests {
             loaded_self_relocating(own.as_bytes())
         );
         assert!(loaded_by(u32::MAX).is_empty(), "no such process: nothing");
+    }
+
+    #[test]
+    fn only_a_process_of_this_binary_counts_as_a_panel() {
+        assert!(runs_this_binary(std::process::id()));
+        let mut other = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        assert!(!runs_this_binary(other.id()));
+        let _ = other.kill();
+        let _ = other.wait();
+        assert!(!runs_this_binary(u32::MAX));
     }
 }

@@ -93,6 +93,10 @@ impl PanelHost {
         let libs = self.panel_libraries.clone();
         tauri::async_runtime::spawn(async move {
             tokio::time::sleep(SET_UP).await;
+            // A panel closed within SET_UP may have left its pid to another program.
+            if !crate::loader_order::runs_this_binary(pid) {
+                return;
+            }
             let found = crate::loader_order::loaded_by(pid);
             if let (false, Ok(mut l)) = (found.is_empty(), libs.lock()) {
                 *l = found;
