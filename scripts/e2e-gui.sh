@@ -80,6 +80,23 @@ eval "$(xdotool getwindowgeometry --shell "$win")"
 wx=$X; wy=$Y
 sleep 2 # first paint
 
+# Yesterday's reading of the team, as the tray would have kept it had it read Twenty yesterday
+# (team_days): each of the fake's reps with less XP than now, by 0 to 250, so the Team tab shows
+# the change since yesterday and places moved.
+yesterday=$(date -d yesterday +%F)
+python3 - "$REPXP_DATA_DIR/repxp.db" "$url" "$yesterday" "$work/team.json" >"$work/yesterday.json" <<'PY'
+import json, sqlite3, sys
+db, workspace, day, team = sys.argv[1:]
+steps = [0, 15, 40, 90, 250]
+then = {e: x - steps[i * 7 % 5] for i, (e, x) in enumerate(sorted(json.load(open(team))))}
+then["e2e.rep@acme.test"] = 1000
+con = sqlite3.connect(db, timeout=10)
+with con:
+    con.executemany("INSERT INTO team_days (workspace, day, email, xp) VALUES (?, ?, ?, ?)",
+                    [(workspace, day, e, x) for e, x in then.items()])
+json.dump(then, sys.stdout)
+PY
+
 # Loader order (src-tauri/src/loader_order.rs): a panel process and the WebKit processes it starts
 # get, first in the loader's order, the self-relocating libraries the tray has loaded (Debian's
 # WebKit links a flite voice); a later panel also those the last panel loaded (Mesa's LLVM).
@@ -242,6 +259,23 @@ for i, (e, x) in enumerate(rows):
 ok = got == rows and me == ["e2e.rep@acme.test"] and ranks == want_ranks and team["requests"] == 2
 if not ok:
     print(len(got), len(rows), me, team["requests"], got[:3], rows[:3])
+sys.exit(0 if ok else 1)
+PY
+python3 - "$work/yesterday.json" "$work/team-b.json" "$yesterday" <<'PY' && ok "each rep's change since yesterday: XP and places, against the reading kept yesterday" || bad "changes since yesterday differ"
+import json, sys
+then = json.load(open(sys.argv[1]))
+team = json.load(open(sys.argv[2]))["Ok"]
+rows = sorted(then.items(), key=lambda r: (-r[1], r[0]))
+rank_then = {}
+for i, (e, x) in enumerate(rows):
+    rank_then[e] = rank_then[rows[i - 1][0]] if i and rows[i - 1][1] == x else i + 1
+others = [m for m in team["members"] if not m["me"]]
+bad = [(m["email"], m["xp_change"], m["rank_change"]) for m in others
+       if (m["xp_change"], m["rank_change"]) != (m["xp"] - then[m["email"]], rank_then[m["email"]] - m["rank"])]
+moved = sum(1 for m in others if m["rank_change"])
+ok = team["since"] == sys.argv[3] and not bad and moved > 0 and len(others) == len(then) - 1
+if not ok:
+    print(team["since"], sys.argv[3], bad[:5], moved, len(others))
 sys.exit(0 if ok else 1)
 PY
 xdotool mousemove $((wx + 200)) $((wy + 240)) click 1 # Team tab

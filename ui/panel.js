@@ -302,11 +302,17 @@ function renderTeam() {
       const lvl = Object.assign(document.createElement("span"), { className: "lvl", textContent: `Lv ${m.level}` });
       const pts = Object.assign(document.createElement("span"), { className: "pts", textContent: fmt.format(m.xp) });
       li.append(rank, who, lvl, pts);
-      if (m.xp_change != null && (m.xp_change !== 0 || m.rank_change)) {
-        const d = document.createElement("span");
-        const moved = m.rank_change > 0 ? ` · ▲${m.rank_change}` : m.rank_change < 0 ? ` · ▼${-m.rank_change}` : "";
-        d.className = `delta ${m.xp_change > 0 ? "up" : m.xp_change < 0 ? "down" : ""}`;
-        d.textContent = `${m.xp_change >= 0 ? "+" : "−"}${fmt.format(Math.abs(m.xp_change))} XP${moved}`;
+      // XP and places each in their own colour: a rep can gain XP and still drop places.
+      const part = (n, text) =>
+        Object.assign(document.createElement("span"), { className: n > 0 ? "up" : "down", textContent: text });
+      const parts = [];
+      if (m.xp_change) parts.push(part(m.xp_change, `${m.xp_change > 0 ? "+" : "−"}${fmt.format(Math.abs(m.xp_change))} XP`));
+      if (m.rank_change) parts.push(part(m.rank_change, `${m.rank_change > 0 ? "▲" : "▼"}${Math.abs(m.rank_change)}`));
+      if (parts.length) {
+        const d = Object.assign(document.createElement("span"), { className: "delta" });
+        const places = Math.abs(m.rank_change ?? 0);
+        d.title = `${places ? `${m.rank_change > 0 ? "up" : "down"} ${places} place${places === 1 ? "" : "s"}` : "same place"} since ${team.since}`;
+        parts.forEach((p, i) => (i ? d.append(" · ", p) : d.append(p)));
         li.append(d);
       }
       return li;
