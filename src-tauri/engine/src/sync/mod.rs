@@ -2,8 +2,11 @@
 //! pending events → compare-and-set write (watermark inside) → acknowledge, and pull → merge.
 
 pub mod config;
+mod hold;
 pub mod legacy;
 pub mod plan;
+mod push;
+mod resolve;
 pub mod run;
 pub mod scheduler;
 pub mod service;
