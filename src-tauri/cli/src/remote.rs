@@ -10,6 +10,7 @@ use repxp_engine::store::{supported_schema_version, Store};
 use repxp_engine::sync::config;
 use repxp_engine::sync::service::SyncService;
 use repxp_engine::sync::Mode;
+use repxp_engine::sync_status::with_next_step;
 use repxp_engine::twenty::client::{check_rep_email, EmailField, OBJECT_PLURAL};
 use repxp_engine::twenty::schema::{self, FieldStatus};
 use repxp_engine::twenty::url::parse_base_url;
@@ -60,10 +61,9 @@ pub fn sync(dir: &Path, mode: Mode, out: &mut dyn Write) -> Result<(), CliError>
                 String::new()
             };
             // One line (scripts read it): what happened, then what to do.
-            Err(CliError::Sync(format!(
-                "{}{queued} — next: {}",
-                f.message,
-                repxp_engine::sync_status::next_step(f.kind)
+            Err(CliError::Sync(with_next_step(
+                &format!("{}{queued}", f.message),
+                f.kind,
             )))
         }
     }
@@ -72,13 +72,9 @@ pub fn sync(dir: &Path, mode: Mode, out: &mut dyn Write) -> Result<(), CliError>
 /// `team`: the ranking, one line a rep (or JSON); the rep's own row marked.
 pub fn team(dir: &Path, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let mut service = SyncService::new(dir.to_path_buf());
-    let team = runtime()?.block_on(service.team()).map_err(|f| {
-        CliError::Sync(format!(
-            "{} — next: {}",
-            f.message,
-            repxp_engine::sync_status::next_step(f.kind)
-        ))
-    })?;
+    let team = runtime()?
+        .block_on(service.team())
+        .map_err(|f| CliError::Sync(with_next_step(&f.message, f.kind)))?;
     // The rep's own row as this computer knows it (awards not pushed yet included).
     let team = Store::open_dir(dir)?.with_my_row(&team)?;
     if json {
@@ -177,8 +173,8 @@ pub fn connect(
         Err(
             e @ (TwentyError::Auth { .. }
             | TwentyError::SchemaMissing { .. }
-            | TwentyError::Unsupported),
-        ) => return Err(CliError::Sync(e.to_string())),
+            | TwentyError::Unsupported { .. }),
+        ) => return Err(CliError::Sync(with_next_step(&e.to_string(), e.kind()))),
         Err(e) => writeln!(out, "saved, but Twenty could not be checked now: {e}")?,
     }
     Ok(())
@@ -265,7 +261,7 @@ pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), C
     let client = match TwentyClient::new(&target.url, key, Timeouts::default()) {
         Ok(cl) => cl,
         Err(e) => {
-            c.fail(&e.to_string())?;
+            c.fail(&with_next_step(&e.to_string(), e.kind()))?;
             return finish(c);
         }
     };
@@ -287,11 +283,11 @@ pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), C
         Ok(false) => c.fail("the API key's role may not read Rep progressions: in Twenty, give its role read and update on Rep progressions (README, \"Set up Twenty\")")?,
         Err(e @ TwentyError::SchemaMissing { .. }) => c.info(&format!("Rep progressions cannot be read yet: {e}"))?,
         Err(e) => {
-            c.fail(&e.to_string())?;
+            c.fail(&with_next_step(&e.to_string(), e.kind()))?;
             return finish(c);
         }
     }
-    match rt.block_on(client.can_update(OBJECT_PLURAL)) {
+    match rt.block_on(client.can_update()) {
         Ok(true) => c.ok("the API key may update Rep progressions")?,
         Ok(false) => c.fail(
             "the API key's role may read but not update Rep progressions: give its role update too",
@@ -316,7 +312,7 @@ pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), C
             None
         }
         Err(e) => {
-            c.fail(&e.to_string())?;
+            c.fail(&with_next_step(&e.to_string(), e.kind()))?;
             return finish(c);
         }
     };
@@ -401,46 +397,12 @@ pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), C
             "the API key may {model}{others}: a key for reps needs neither (README, \"Set up Twenty\")"
         ))?;
     }
-    match rt.block_on(client.find_by_email(&target.email)) {
-        Ok(found) if !found.is_empty() => {
-            let rec = &found[0];
-            c.ok(&format!(
-                "record for {} found ({} XP, id {})",
-                target.email,
-                thousands(rec.total_xp),
-                rec.remote_id.as_deref().unwrap_or("?")
-            ))?;
-            if found.len() > 1 {
-                let others: Vec<&str> = found[1..]
-                    .iter()
-                    .filter_map(|r| r.remote_id.as_deref())
-                    .collect();
-                c.fail(&format!(
-                    "{} records answer to {} (emails compare case-insensitively); RepXP uses the oldest. Merge {} into it in Twenty",
-                    found.len(),
-                    target.email,
-                    others.join(", ")
-                ))?;
-            }
-            for (field, why) in &rec.unreadable {
-                c.fail(&format!(
-                    "field {field} of the record {why}; RepXP will not overwrite it: fix or clear it in Twenty"
-                ))?;
-            }
-        }
-        Ok(_) => match rt.block_on(client.find_trashed(&target.email, None)) {
-            Ok(Some(t)) => c.fail(&format!(
-                "the record for {} is in Twenty's trash (id {}): restore it in Twenty; RepXP never writes to a trashed record",
-                target.email,
-                t.remote_id.as_deref().unwrap_or("?")
-            ))?,
-            Ok(None) => c.info(&format!(
-                "no record for {} yet; the first sync creates it",
-                target.email
-            ))?,
-            Err(e) => c.fail(&e.to_string())?,
-        },
-        Err(e) => c.fail(&e.to_string())?,
+    // Without the object there is no record to look for (doctor --fix makes it).
+    let no_object = schema_report
+        .as_ref()
+        .is_some_and(|r| r.object_missing && !r.object_created);
+    if !no_object {
+        record_checks(&mut c, &rt, &client, &target.email)?;
     }
     for a in store.attention()? {
         if a.kind.starts_with("held_") {
@@ -452,9 +414,63 @@ pub fn doctor(store: &mut Store, fix: bool, out: &mut dyn Write) -> Result<(), C
     }
     let rec = store.sync_history()?;
     if let Some(err) = rec.last_error {
-        c.info(&format!("last sync error: {err}"))?;
+        match rec.next_step {
+            Some(next) => c.info(&format!("last sync error: {err} — next: {next}"))?,
+            None => c.info(&format!("last sync error: {err}"))?,
+        }
     }
     finish(c)
+}
+
+/// What Twenty holds for the rep: the record (duplicates, unreadable fields), or the trash.
+fn record_checks(
+    c: &mut Checks<'_>,
+    rt: &tokio::runtime::Runtime,
+    client: &TwentyClient,
+    email: &str,
+) -> Result<(), CliError> {
+    match rt.block_on(client.find_by_email(email)) {
+        Ok(found) if !found.is_empty() => {
+            let rec = &found[0];
+            c.ok(&format!(
+                "record for {} found ({} XP, id {})",
+                email,
+                thousands(rec.total_xp),
+                rec.remote_id.as_deref().unwrap_or("?")
+            ))?;
+            if found.len() > 1 {
+                let others: Vec<&str> = found[1..]
+                    .iter()
+                    .filter_map(|r| r.remote_id.as_deref())
+                    .collect();
+                c.fail(&format!(
+                    "{} records answer to {} (emails compare case-insensitively); RepXP uses the oldest. Merge {} into it in Twenty",
+                    found.len(),
+                    email,
+                    others.join(", ")
+                ))?;
+            }
+            for (field, why) in &rec.unreadable {
+                c.fail(&format!(
+                    "field {field} of the record {why}; RepXP will not overwrite it: fix or clear it in Twenty"
+                ))?;
+            }
+        }
+        Ok(_) => match rt.block_on(client.find_trashed(email, None)) {
+            Ok(Some(t)) => c.fail(&format!(
+                "the record for {} is in Twenty's trash (id {}): restore it in Twenty; RepXP never writes to a trashed record",
+                email,
+                t.remote_id.as_deref().unwrap_or("?")
+            ))?,
+            Ok(None) => c.info(&format!(
+                "no record for {} yet; the first sync creates it",
+                email
+            ))?,
+            Err(e) => c.fail(&with_next_step(&e.to_string(), e.kind()))?,
+        },
+        Err(e) => c.fail(&with_next_step(&e.to_string(), e.kind()))?,
+    }
+    Ok(())
 }
 
 fn finish(c: Checks<'_>) -> Result<(), CliError> {

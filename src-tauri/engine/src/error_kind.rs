@@ -67,7 +67,7 @@ error_kinds! {
     PaymentRequired = "payment_required",
     /// Twenty lacks RepXP's object or fields: `repxp-cli doctor --fix`.
     SchemaMissing = "schema_missing",
-    /// Twenty is too old for RepXP's safe sync.
+    /// Twenty's GraphQL API, which RepXP writes through, is not reachable.
     UnsupportedServer = "unsupported_server",
     /// Twenty rejected the request (a 4xx RepXP has no better word for).
     Rejected = "rejected",

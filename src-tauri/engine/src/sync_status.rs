@@ -53,6 +53,11 @@ pub struct SyncHistory {
     pub next_step: Option<&'static str>,
 }
 
+/// A failure in one line: what happened, then what to do (the message never says the second).
+pub fn with_next_step(message: &str, kind: ErrorKind) -> String {
+    format!("{message} — next: {}", next_step(kind))
+}
+
 /// What to do next about a failed sync, one short line a rep can act on (it fits the tray
 /// menu), for each kind. Meanwhile nothing is lost: what the rep earns waits here.
 pub fn next_step(kind: ErrorKind) -> &'static str {
@@ -72,7 +77,7 @@ pub fn next_step(kind: ErrorKind) -> &'static str {
             "Ask your Twenty admin to renew the workspace's plan or credits"
         }
         ErrorKind::SchemaMissing => "Ask your Twenty admin to run `repxp-cli doctor --fix`",
-        ErrorKind::UnsupportedServer => "Ask your Twenty admin to upgrade Twenty",
+        ErrorKind::UnsupportedServer => "Ask your Twenty admin to open Twenty's /graphql to RepXP",
         ErrorKind::Rejected => "Run `repxp-cli doctor` and show its answer to your Twenty admin",
         ErrorKind::BadUrl => "Fix the Twenty address in Settings (https://…)",
         ErrorKind::NotConnected => "Open Settings and connect to Twenty",

@@ -53,13 +53,13 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("the rep's record kept changing under us ({0} tries); will retry")]
     Contended(u32),
-    #[error("your RepXP record in Twenty is in the trash: RepXP sends nothing to it and keeps what you earn here; ask your Twenty admin to restore it")]
+    #[error("your RepXP record in Twenty is in the trash: RepXP sends nothing to it and keeps what you earn here")]
     Trashed,
-    #[error("your record in Twenty now has the email {now}: if that is you, change your email in RepXP's settings; what you earn waits here")]
+    #[error("your record in Twenty now has the email {now}; what you earn waits here")]
     EmailChanged { now: String },
-    #[error("the {field} field of your record in Twenty {why}; RepXP will not overwrite it, so your XP waits here until your Twenty admin fixes it")]
+    #[error("the {field} field of your record in Twenty {why}; RepXP will not overwrite it, so what goes into it waits here")]
     FieldUnreadable { field: String, why: String },
-    #[error("Twenty refuses every change to your record ({detail}); what you earn waits here: ask your Twenty admin")]
+    #[error("Twenty refuses every change to your record ({detail}); what you earn waits here")]
     WritesRejected { detail: String },
 }
 

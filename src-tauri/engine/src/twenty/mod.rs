@@ -2,7 +2,10 @@
 
 pub mod client;
 pub mod error;
+pub mod graphql;
 pub mod progression_json;
+pub mod records;
+mod rest_records;
 pub mod retry_after;
 pub mod schema;
 pub mod url;
