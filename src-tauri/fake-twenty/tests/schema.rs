@@ -10,11 +10,11 @@ use fake_twenty::{FakeConfig, FakeTwenty, SchemaPreset, TwentyProfile};
 use repxp_engine::twenty::schema::{ensure, FieldStatus};
 
 async fn fake_with(newer_metadata_selection: bool) -> FakeTwenty {
-    // The legacy metadata layer (GraphQL proxy) is the one that can list objects without fields.
+    // The June 2025 metadata layer (GraphQL proxy) is the one that can list objects without fields.
     FakeTwenty::start(FakeConfig {
         schema: SchemaPreset::partial(),
         newer_metadata_selection,
-        profile: TwentyProfile::Legacy,
+        profile: TwentyProfile::June2025,
         ..FakeConfig::default()
     })
     .await

@@ -3,23 +3,28 @@
 //! Prints exactly `listening on http://127.0.0.1:PORT` as its first stdout line.
 //!
 //! Serves the records API (`/rest/{plural}`: find, create, update one/many, `DELETE` soft delete
-//! with `?soft_delete=true` or destroy, `PATCH …/restore`), the metadata API (REST and the
-//! object-fields GraphQL query), `GET /client-config` and the `/__fake/` admin endpoints
-//! (src/fake/admin.rs), as the Twenty chosen with `--twenty-version` answers them
+//! with `?soft_delete=true` or destroy, `PATCH …/restore`; the June 2025 server has only find,
+//! create, update one and destroy there), the records GraphQL API (`POST /graphql`), the metadata
+//! API (REST and the object-fields GraphQL query), `GET /client-config` and the `/__fake/` admin
+//! endpoints (src/fake/admin.rs), as the Twenty chosen with `--twenty-version` answers them
 //! (src/fake/profile.rs lists the differences).
 
 use std::io::Write;
 
 use clap::{Parser, ValueEnum};
 use fake_twenty::{
-    FakeConfig, FakeTwenty, RateLimitStyle, RepEmailType, SchemaPreset, TwentyProfile,
+    FakeConfig, FakeTwenty, RateLimitStyle, RepEmailType, RestrictedKey, SchemaPreset,
+    TwentyProfile,
 };
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Version {
-    /// A 2025-era server: GraphQL-proxy metadata envelope, 403 for any bad key, 400 not-found,
-    /// legacy 429, plain DATE_TIME filters, no appVersion.
-    Legacy,
+    /// Upstream twentyhq/twenty 7f19111 of 2025-06-09 (between v0.54 and v0.55; a July 2025
+    /// build answers alike), checked against a real one: no REST update-many, soft delete or
+    /// restore, REST blind to the trash, GraphQL for those; GraphQL-proxy metadata envelope, 400
+    /// not-found, no unique indexes, plain DATE_TIME filters, no appVersion.
+    #[value(name = "2025-06")]
+    June2025,
     /// A current server: new-format metadata (`{data:[…],pageInfo,totalCount}`), 401 for a bad
     /// key, 404 not-found, modern 429, one-millisecond DATE_TIME filters, appVersion.
     Newest,
@@ -58,6 +63,19 @@ struct Args {
     /// Accepted API key.
     #[arg(long, default_value = "test-key")]
     api_key: String,
+    /// The key's name, written to `createdBy.name` of the records it creates.
+    #[arg(long, default_value = "RepXP test key")]
+    api_key_name: String,
+    /// A token answered as expired (401 "Token has expired."); repeatable.
+    #[arg(long)]
+    expired_key: Vec<String>,
+    /// An API key answered as revoked (403 "This API Key is revoked"); repeatable.
+    #[arg(long)]
+    revoked_key: Vec<String>,
+    /// A token whose role may read every record and change none (Twenty's Guest role; on
+    /// 2025-06 a workspace member's token); repeatable.
+    #[arg(long)]
+    read_only_key: Vec<String>,
     /// Which Twenty to imitate.
     #[arg(long, value_enum, default_value = "newest")]
     twenty_version: Version,
@@ -68,7 +86,7 @@ struct Args {
     #[arg(long, default_value_t = 60_000)]
     rate_window_ms: u64,
     /// 429 form: legacy (no Retry-After) or modern (Retry-After + X-RateLimit-*). Default: the
-    /// --twenty-version's (legacy for legacy, modern for newest).
+    /// --twenty-version's (legacy for 2025-06, modern for newest).
     #[arg(long, value_enum)]
     rate_limit_style: Option<Style>,
     /// Initial metadata: full, none (no repProgression object) or partial (some fields missing).
@@ -76,7 +94,7 @@ struct Args {
     schema: Schema,
     /// Compare DATE_TIME filters plainly against the stored microseconds, like older Twenty
     /// (`updatedAt[eq]:<ms value from the API>` then matches nothing). Default: the
-    /// --twenty-version's (plain for legacy, one-millisecond windows for newest).
+    /// --twenty-version's (plain for 2025-06, one-millisecond windows for newest).
     #[arg(long)]
     legacy_datetime_filters: bool,
     /// This many extra custom objects (customObject1…) besides repProgression, which is listed
@@ -99,12 +117,26 @@ struct Args {
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let base = FakeConfig::for_profile(match args.twenty_version {
-        Version::Legacy => TwentyProfile::Legacy,
+        Version::June2025 => TwentyProfile::June2025,
         Version::Newest => TwentyProfile::Newest,
     });
     let config = FakeConfig {
         port: args.port,
         api_key: args.api_key,
+        api_key_name: args.api_key_name,
+        expired_keys: args.expired_key,
+        revoked_keys: args.revoked_key,
+        restricted_keys: args
+            .read_only_key
+            .into_iter()
+            .map(|key| RestrictedKey {
+                key,
+                name: "Read-only member".into(),
+                data_model: false,
+                read: vec!["repProgressions".into()],
+                update: Vec::new(),
+            })
+            .collect(),
         rate_limit: args.rate_limit,
         rate_window_ms: args.rate_window_ms,
         rate_limit_style: match args.rate_limit_style {

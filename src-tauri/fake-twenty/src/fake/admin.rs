@@ -4,7 +4,7 @@
 //! - `GET  /__fake/state`   -> `{"records":[...],"stored_records":[...],"stats":{...},"faults":[...],"objects":["repProgressions"],"profile":"newest"}`
 //!   (`records`: every repProgression, trashed included, rendered as the API prints them, DATE_TIME
 //!   in ms; `stored_records`: the same as stored, DATE_TIME with microseconds; `objects`: every
-//!   object's `namePlural`, extra objects included; `profile`: "legacy" or "newest")
+//!   object's `namePlural`, extra objects included; `profile`: "2025-06" or "newest")
 //! - `GET  /__fake/stats`   -> the `Stats` object
 //! - `GET  /__fake/faults`  -> `{"faults":[...]}`
 //! - `POST /__fake/faults`  body: one `Fault` or an array of them -> `{"faults":[...active]}`

@@ -8,8 +8,9 @@
 //!   (`c856e0d5`, `getClientConfig`): `appVersion: APP_VERSION` first, then `billing`,
 //!   `authProviders`, `signInPrefilled`, …, `sentry: {environment, release: APP_VERSION, dsn}`, ….
 //!   Keys whose config value is unset are `undefined` and so left out by `JSON.stringify`.
-//! - Legacy: the older `clientConfig` (client-config.resolver.ts `0133cce0`) has **no**
-//!   `appVersion`; the version is only in `sentry.release`.
+//! - June 2025 (7f19111, answered by the real server): **no** `appVersion`; `sentry.release` is
+//!   the `SENTRY_RELEASE` setting, unset on a source build, so `"sentry":{}` there. The keys are
+//!   the real answer's (`billing`, `authProviders`, `signInPrefilled`, … `isConfigVariablesInDbEnabled`).
 //!
 //! The fake answers a plausible subset of keys with values of its own (an instance with billing
 //! off, password sign-in only); only `appVersion` and `sentry.release` are meant to be read.
@@ -20,16 +21,14 @@ use serde_json::{json, Map, Value};
 use super::errors::ordered;
 use super::profile::TwentyProfile;
 
-/// `sentry.release` of the legacy profile: the fake's own 2025-era version string.
-pub const LEGACY_RELEASE: &str = "v0.52.0";
-
 /// The `/client-config` body for `profile`; `app_version` is the newest profile's `APP_VERSION`
-/// (`None`: unset, so `appVersion` and `sentry.release` are left out).
+/// and, on June 2025, the `SENTRY_RELEASE` a deployment may set (`None`: unset, so `appVersion`
+/// and `sentry.release` are left out, as on the source build checked).
 pub fn body(profile: TwentyProfile, app_version: Option<&str>) -> String {
-    let release = match profile {
-        TwentyProfile::Legacy => Some(LEGACY_RELEASE),
-        TwentyProfile::Newest => app_version,
-    };
+    if profile.is_june_2025() {
+        return june_2025_body(app_version);
+    }
+    let release = app_version;
     // serde_json without `preserve_order` sorts map keys; build the top level by hand to keep
     // the service's order.
     let mut parts: Vec<(&str, Value)> = Vec::new();
@@ -66,6 +65,52 @@ pub fn body(profile: TwentyProfile, app_version: Option<&str>) -> String {
     format!("{{{}}}", fields.join(","))
 }
 
+/// The real 7f19111 server's answer (values of the source build checked, `sentry.release` only
+/// when set).
+fn june_2025_body(release: Option<&str>) -> String {
+    let sentry = match release {
+        Some(r) => json!({ "release": r }),
+        None => json!({}),
+    };
+    let parts: Vec<(&str, Value)> = vec![
+        (
+            "billing",
+            json!({"isBillingEnabled": false, "trialPeriods": [
+                {"duration": 30, "isCreditCardRequired": true},
+                {"duration": 7, "isCreditCardRequired": false}
+            ]}),
+        ),
+        (
+            "authProviders",
+            json!({"google": false, "magicLink": false, "password": true, "microsoft": false, "sso": []}),
+        ),
+        ("signInPrefilled", json!(false)),
+        ("isMultiWorkspaceEnabled", json!(false)),
+        ("isEmailVerificationRequired", json!(false)),
+        ("defaultSubdomain", json!("app")),
+        ("frontDomain", json!("127.0.0.1")),
+        ("debugMode", json!(false)),
+        ("support", json!({"supportDriver": "NONE"})),
+        ("sentry", sentry),
+        ("captcha", json!({})),
+        ("api", json!({"mutationMaximumAffectedRecords": 100})),
+        ("isAttachmentPreviewEnabled", json!(true)),
+        ("analyticsEnabled", json!(false)),
+        ("canManageFeatureFlags", json!(false)),
+        ("publicFeatureFlags", json!([])),
+        ("isMicrosoftMessagingEnabled", json!(false)),
+        ("isMicrosoftCalendarEnabled", json!(false)),
+        ("isGoogleMessagingEnabled", json!(false)),
+        ("isGoogleCalendarEnabled", json!(false)),
+        ("isConfigVariablesInDbEnabled", json!(false)),
+    ];
+    let fields: Vec<String> = parts
+        .iter()
+        .map(|(k, v)| format!("{}:{}", ordered(k), ordered(v)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,8 +128,16 @@ mod tests {
         let v: Value = serde_json::from_str(&body(TwentyProfile::Newest, None)).unwrap();
         assert!(v.get("appVersion").is_none());
         assert!(v["sentry"].get("release").is_none());
-        let v: Value = serde_json::from_str(&body(TwentyProfile::Legacy, Some("v9.9.9"))).unwrap();
+        let v: Value = serde_json::from_str(&body(TwentyProfile::June2025, None)).unwrap();
         assert!(v.get("appVersion").is_none());
-        assert_eq!(v["sentry"]["release"], LEGACY_RELEASE);
+        assert_eq!(
+            v["sentry"],
+            serde_json::json!({}),
+            "as the real source build"
+        );
+        let v: Value =
+            serde_json::from_str(&body(TwentyProfile::June2025, Some("v0.54.0"))).unwrap();
+        assert!(v.get("appVersion").is_none());
+        assert_eq!(v["sentry"]["release"], "v0.54.0");
     }
 }

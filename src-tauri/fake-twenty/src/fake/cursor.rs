@@ -15,6 +15,16 @@ pub(crate) fn cursor_id(cursor: &str) -> Option<String> {
     v.get("id")?.as_str().map(str::to_string)
 }
 
+/// Base64 of a text (standard alphabet, padded), as Node's `Buffer.toString('base64')`.
+pub(crate) fn base64_text(text: &str) -> String {
+    base64(text.as_bytes())
+}
+
+/// The text inside base64 (`None` when it is not base64 of UTF-8).
+pub(crate) fn unbase64_text(encoded: &str) -> Option<String> {
+    String::from_utf8(unbase64(encoded)?).ok()
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn base64(input: &[u8]) -> String {

@@ -93,8 +93,7 @@ impl TwentyError {
     /// Newest, a key that is not one of the workspace's: 401 `UNAUTHENTICATED`
     /// (packages/twenty-server/src/engine/core-modules/jwt/services/jwt-wrapper.service.ts,
     /// `f286f269`, `verifyJwtToken`): text that does not decode as a JWT -> "No payload"; a JWT
-    /// whose signature does not verify -> "Token invalid.". The fake takes any `a.b.c` text for a
-    /// JWT signed elsewhere.
+    /// whose signature does not verify -> "Token invalid." ([`TwentyError::invalid_token_message`]).
     pub fn invalid_token(presented: &str) -> Self {
         Self::auth_middleware(
             401,
@@ -103,12 +102,22 @@ impl TwentyError {
         )
     }
 
-    /// The message of [`TwentyError::invalid_token`] for this key.
+    /// The message of [`TwentyError::invalid_token`] for this key, as
+    /// packages/twenty-server/src/engine/core-modules/jwt/services/jwt-wrapper.service.ts
+    /// (`verifyWorkspaceToken`) words it: a text whose middle part is no JSON object → "No
+    /// payload" (`a.b.c`, `not-a-jwt`), one without `sub` → "No payload sub", a payload whose
+    /// signature does not verify → "Token invalid." (each checked on the real 7f19111 server but
+    /// "No payload sub").
     pub fn invalid_token_message(presented: &str) -> &'static str {
-        if presented.split('.').count() == 3 {
-            "Token invalid."
-        } else {
-            "No payload"
+        let parts: Vec<&str> = presented.split('.').collect();
+        let payload = match parts.as_slice() {
+            [_, p, _] => decode_jwt_part(p),
+            _ => None,
+        };
+        match payload {
+            None => "No payload",
+            Some(v) if v.get("sub").is_none_or(|s| s.is_null() || s == "") => "No payload sub",
+            Some(_) => "Token invalid.",
         }
     }
 
@@ -216,6 +225,27 @@ impl TwentyError {
     pub fn with_header(mut self, name: &str, value: String) -> Self {
         self.headers.push((name.to_string(), value));
         self
+    }
+}
+
+/// A JWT part: base64url (padding optional) of a JSON object.
+fn decode_jwt_part(part: &str) -> Option<serde_json::Value> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for c in part.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|x| *x == c)? as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push(((bits >> count) & 0xff) as u8);
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(&bytes).ok()? {
+        v @ serde_json::Value::Object(_) => Some(v),
+        _ => None,
     }
 }
 

@@ -11,7 +11,10 @@
 //! `{"kind":"reject_writes","contains":"\"level\"","message":"…","times":1}`.
 //!
 //! "Record write" below means POST, PATCH, PUT or DELETE on `/rest/{object}...` (create, update
-//! one/many, delete/destroy one/many, restore one/many).
+//! one/many, delete/destroy one/many, restore one/many) and a GraphQL mutation of records
+//! (`POST /graphql` naming `updateRepProgressions`, `createRepProgression`, …). A fault's
+//! `method` is an HTTP method, or `WRITE` for every record write whatever its method (RepXP's
+//! GraphQL reads and writes are all `POST`): `{"kind":"apply_then_drop","method":"WRITE"}`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -36,8 +39,10 @@ pub enum FaultKind {
     ApplyThenDrop,
     /// Apply the request, then answer 200 with a truncated, unparseable JSON body.
     MalformedJson,
-    /// Answer every request 403 "Forbidden resource", as for a revoked key (both profiles; the
-    /// unauthenticated `/client-config` is not affected).
+    /// Answer every request as for a key revoked under the client's feet: June 2025 403
+    /// `FORBIDDEN_EXCEPTION` "This API Key is revoked" (the real server's answer), newest 403
+    /// "Forbidden resource"; on `/graphql` and `/metadata` a 200 GraphQL error with code
+    /// `FORBIDDEN`. The unauthenticated `/client-config` is not affected.
     AuthFailure,
     /// The workspace's credit allowance is spent: records requests answer 402
     /// `{"statusCode":402,"error":"QUOTA_EXHAUSTED",…,"exhaustedKind":"allowance",…}` with no
@@ -132,6 +137,9 @@ fn yes() -> bool {
     true
 }
 
+/// `Fault::method` for every record write.
+pub const WRITES: &str = "WRITE";
+
 /// A fault with its scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
@@ -140,7 +148,8 @@ pub struct Fault {
     /// Apply to the next N matching requests; `None` = until cleared.
     #[serde(default)]
     pub times: Option<u32>,
-    /// Only requests with this HTTP method (case-insensitive); `None` = all.
+    /// Only requests with this HTTP method (case-insensitive), or `WRITE`: only record writes
+    /// (REST or GraphQL); `None` = all.
     #[serde(default)]
     pub method: Option<String>,
 }
@@ -168,9 +177,16 @@ impl Fault {
         self
     }
 
-    fn matches_method(&self, method: &str) -> bool {
+    /// Restrict to record writes, REST or GraphQL (`method: "WRITE"`).
+    pub fn on_writes(mut self) -> Self {
+        self.method = Some(WRITES.to_string());
+        self
+    }
+
+    fn matches_method(&self, method: &str, is_write: bool) -> bool {
         match &self.method {
             None => true,
+            Some(m) if m.eq_ignore_ascii_case(WRITES) => is_write,
             Some(m) => m.eq_ignore_ascii_case(method),
         }
     }
@@ -217,7 +233,7 @@ impl FaultSet {
             if matches!(
                 f.kind,
                 FaultKind::RefuseConnections | FaultKind::RejectWrites { .. }
-            ) || !f.matches_method(method)
+            ) || !f.matches_method(method, is_write)
             {
                 continue;
             }
@@ -248,7 +264,7 @@ impl FaultSet {
     /// body, counted down; returns its `(status, message)`.
     pub fn take_reject(&mut self, method: &str, raw_body: &str) -> Option<(u16, String)> {
         let f = self.active.iter_mut().find(|f| {
-            f.matches_method(method)
+            f.matches_method(method, true)
                 && matches!(&f.kind, FaultKind::RejectWrites { contains, .. } if raw_body.contains(contains.as_str()))
         })?;
         let FaultKind::RejectWrites {
@@ -298,6 +314,24 @@ mod tests {
         assert_eq!(set.take_for_request("PATCH", true).len(), 1);
         assert!(set.take_for_request("PATCH", true).is_empty());
         assert!(set.active.is_empty());
+    }
+
+    #[test]
+    fn write_scope_matches_writes_of_any_method() {
+        let mut set = FaultSet::default();
+        set.push(Fault::times(FaultKind::ApplyThenDrop, 1).on_writes());
+        assert!(
+            set.take_for_request("POST", false).is_empty(),
+            "a GraphQL read"
+        );
+        assert_eq!(
+            set.take_for_request("POST", true).len(),
+            1,
+            "a GraphQL write"
+        );
+        let f: Fault =
+            serde_json::from_str(r#"{"kind":"apply_then_drop","method":"WRITE"}"#).unwrap();
+        assert_eq!(f.method.as_deref(), Some(WRITES));
     }
 
     #[test]

@@ -102,11 +102,26 @@ pub enum FilterValue {
     List(Vec<String>),
 }
 
-/// Parse the raw `filter` query value (already percent-decoded).
+/// Parse the raw `filter` query value (already percent-decoded), newest grammar.
 pub fn parse_filter_rest(query: &str) -> Result<Filter, TwentyError> {
+    parse_filter_rest_for(query, TwentyProfile::Newest)
+}
+
+/// The comparators of a profile: June 2025 (7f19111) has no `endsWith`; checked on the real
+/// server: `'filter' invalid for 'repEmail[endsWith]:x', comparator endsWith not in eq, neq, in,
+/// containsAny, is, gt, gte, lt, lte, startsWith, like, ilike`.
+fn comparators(profile: TwentyProfile) -> Vec<&'static str> {
+    COMPARATORS
+        .into_iter()
+        .filter(|c| !(profile.is_june_2025() && *c == "endsWith"))
+        .collect()
+}
+
+/// [`parse_filter_rest`] with the profile's comparators.
+pub fn parse_filter_rest_for(query: &str, profile: TwentyProfile) -> Result<Filter, TwentyError> {
     check_filter_query(query)?;
     let wrapped = add_default_conjunction_if_missing(query);
-    parse_filter(&wrapped)
+    parse_filter(&wrapped, &comparators(profile))
 }
 
 fn invalid_filter(message: String) -> TwentyError {
@@ -154,11 +169,11 @@ fn add_default_conjunction_if_missing(query: &str) -> String {
     }
 }
 
-fn parse_filter(query: &str) -> Result<Filter, TwentyError> {
+fn parse_filter(query: &str, allowed: &[&str]) -> Result<Filter, TwentyError> {
     if let Some(conj) = root_conjunction(query) {
         let mut sub = Vec::new();
         for part in parse_filter_content(query) {
-            sub.push(parse_filter(&part)?);
+            sub.push(parse_filter(&part, allowed)?);
         }
         return match conj {
             "not" => {
@@ -178,7 +193,7 @@ fn parse_filter(query: &str) -> Result<Filter, TwentyError> {
             _ => Ok(Filter::And(sub)),
         };
     }
-    parse_base_filter(query)
+    parse_base_filter(query, allowed)
 }
 
 /// Port of parse-filter-content.util.ts: split the inside of `conj(...)` on top-level commas.
@@ -228,7 +243,7 @@ fn base_filter_shape_ok(s: &str) -> bool {
     })
 }
 
-fn parse_base_filter(base: &str) -> Result<Filter, TwentyError> {
+fn parse_base_filter(base: &str, allowed: &[&str]) -> Result<Filter, TwentyError> {
     if !base_filter_shape_ok(base) {
         return Err(invalid_filter(format!(
             "'filter' invalid for '{base}'. eg: price[gte]:10"
@@ -257,10 +272,10 @@ fn parse_base_filter(base: &str) -> Result<Filter, TwentyError> {
             fields.push(c);
         }
     }
-    if !COMPARATORS.contains(&comparator.as_str()) {
+    if !allowed.contains(&comparator.as_str()) {
         return Err(invalid_filter(format!(
             "'filter' invalid for '{base}', comparator {comparator} not in {}",
-            COMPARATORS.join(", ")
+            allowed.join(", ")
         )));
     }
     let value = format_field_value(&value, &comparator)?;
@@ -389,6 +404,13 @@ pub fn validate_for(
         Filter::Leaf { path, op, value } => {
             let key = path.first().map(String::as_str).unwrap_or_default();
             let Some(field) = object.field(key) else {
+                if profile.is_june_2025() {
+                    // Checked on the real 7f19111 server.
+                    return Err(TwentyError::bad_request(&format!(
+                        "field '{key}' does not exist in '_{}' object",
+                        object.name_singular
+                    )));
+                }
                 return Err(TwentyError::unknown_field(&object.name_singular, key));
             };
             if field.ty == "EMAILS" {
@@ -398,7 +420,10 @@ pub fn validate_for(
                 }
             }
             if op == "is" {
-                let ok = matches!(value, FilterValue::One(v) if v == "NULL" || v == "NOT_NULL");
+                // June 2025 reads anything but NULL as NOT NULL (`repEmail[is]:maybe` listed every
+                // record on the real server).
+                let ok = profile.is_june_2025()
+                    || matches!(value, FilterValue::One(v) if v == "NULL" || v == "NOT_NULL");
                 if !ok {
                     // Message text not read from source (validate-is-operator-filter-value-or-throw.util.ts).
                     return Err(TwentyError::bad_request(&format!(
@@ -407,7 +432,9 @@ pub fn validate_for(
                 }
                 return Ok(());
             }
-            if is_numeric_type(&field.ty) && path.len() == 1 {
+            // June 2025 sends a number that does not parse to SQL as NaN, which matches nothing
+            // (`totalXp[eq]:abc` answered an empty list on the real server).
+            if is_numeric_type(&field.ty) && path.len() == 1 && !profile.is_june_2025() {
                 let items: Vec<&String> = match value {
                     FilterValue::One(v) => vec![v],
                     FilterValue::List(vs) => vs.iter().collect(),
@@ -454,7 +481,7 @@ pub fn validate_for(
 /// `0ea80165`); `ilike` and the rest are left raw. Older servers send every value as is, so
 /// `repEmail.primaryEmail[eq]:"A@B.C"` misses the stored `a@b.c` (research pass 11 §2).
 pub fn canonicalize_emails(filter: Filter, object: &ObjectMeta, profile: TwentyProfile) -> Filter {
-    if profile.is_legacy() {
+    if profile.is_june_2025() {
         return filter;
     }
     match filter {
@@ -577,8 +604,14 @@ fn field_type<'a>(object: &'a ObjectMeta, path: &[String]) -> &'a str {
 
 fn compare(actual: &Value, operand: &str, ty: &str) -> Option<Ordering> {
     if is_numeric_type(ty) {
-        let a = actual.as_f64()?;
-        return a.partial_cmp(&js_parse_float(operand));
+        let a = match actual {
+            Value::String(s) => s
+                .parse::<f64>()
+                .ok()
+                .or_else(|| (s == "NaN").then_some(f64::NAN))?,
+            other => other.as_f64()?,
+        };
+        return Some(pg_float_cmp(a, js_parse_float(operand)));
     }
     let a = match actual {
         Value::String(s) => s.clone(),
@@ -605,6 +638,17 @@ fn compare(actual: &Value, operand: &str, ty: &str) -> Option<Ordering> {
         return Some(a.to_ascii_lowercase().cmp(&operand.to_ascii_lowercase()));
     }
     Some(a.as_str().cmp(operand))
+}
+
+/// Postgres' float order: `NaN` equals `NaN` and sorts above every number
+/// (`records::stored_float` keeps what a REST write of `"lots"` stores).
+fn pg_float_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
 }
 
 /// SQL LIKE with `%` and `_`.

@@ -1,7 +1,13 @@
 //! Workspace metadata: the `repProgression` object (plus optional extra custom objects) with
 //! their fields, and the metadata REST API as each server generation answers it.
 //!
-//! Legacy ([`TwentyProfile::Legacy`]): the GraphQL-backed metadata REST API.
+//! June 2025 ([`TwentyProfile::June2025`]): the GraphQL-backed metadata REST API. Shapes checked
+//! on the real 7f19111 server: objects carry `dataSourceId`, fields are
+//! `{id,type,name,isCustom,isActive,isSystem,isNullable,createdAt,updatedAt,defaultValue,options,
+//! label,description,icon,fromRelationMetadata,toRelationMetadata}` (no `isUnique`, `settings`,
+//! `objectMetadataId`: `isUnique` only through the metadata GraphQL endpoint); a TEXT field is
+//! created `isNullable: false` with `defaultValue: "''"` and a custom object's `name` defaults to
+//! `'Untitled'` ([`Schema::with_profile`]).
 //! - packages/twenty-server/src/engine/api/rest/metadata/rest-api-metadata.controller.ts
 //!   (`7f07be1`: GET -> 200, POST -> 201, body = cleanGraphQLResponse(result.data.data))
 //! - packages/twenty-server/src/engine/api/rest/utils/clean-graphql-response.utils.ts
@@ -190,7 +196,29 @@ pub fn is_uuid(s: &str) -> bool {
         && matches!(b[19], b'8' | b'9' | b'a' | b'b' | b'A' | b'B')
 }
 
+/// June 2025 column defaults for a field created over the API (see [`Schema::with_profile`]).
+fn june_2025_defaults(f: &mut FieldMeta) {
+    if f.ty == "TEXT" {
+        f.is_nullable = false;
+        if f.default_value.is_null() {
+            f.default_value = if f.name == "name" {
+                json!("'Untitled'")
+            } else {
+                json!("''")
+            };
+        }
+    }
+}
+
 impl FieldMeta {
+    /// The value a new record holds when nothing is written: a quoted text default (`"''"`,
+    /// `"'Untitled'"`) unquoted; everything else null (the fake's composites are filled elsewhere).
+    pub fn column_default(&self) -> Option<Value> {
+        let d = self.default_value.as_str()?;
+        let inner = d.strip_prefix('\'')?.strip_suffix('\'')?;
+        Some(Value::String(inner.to_string()))
+    }
+
     fn new(object_id: &str, name: &str, label: &str, ty: &str, custom: bool, now: &str) -> Self {
         FieldMeta {
             id: Uuid::new_v4().to_string(),
@@ -519,6 +547,21 @@ impl Schema {
         Schema { objects }
     }
 
+    /// The schema as `profile` creates fields: on June 2025 TEXT fields are not nullable and
+    /// default to `''`, and `name` to `'Untitled'` (the real server's metadata for RepXP's object:
+    /// `repEmail` `isNullable: false`, `defaultValue: "''"`; `name` `"'Untitled'"`), so a record
+    /// created without them holds `""` and `"Untitled"`.
+    pub fn with_profile(mut self, profile: TwentyProfile) -> Self {
+        if profile.is_june_2025() {
+            for o in &mut self.objects {
+                for f in &mut o.fields {
+                    june_2025_defaults(f);
+                }
+            }
+        }
+        self
+    }
+
     pub fn by_plural(&self, plural: &str) -> Option<&ObjectMeta> {
         self.objects.iter().find(|o| o.name_plural == plural)
     }
@@ -549,17 +592,20 @@ pub struct MetaCtx<'a> {
     /// Legacy only: newer Twenty's default selection of the GraphQL proxy (docs/twenty-api.md §7):
     /// objects without `fields`, fields without `objectMetadataId`, `isUnique` and `settings`.
     pub newer_selection: bool,
+    /// `FakeConfig::unique_indexes`: whether `isUnique` builds an index (and so needs distinct
+    /// values).
+    pub unique_indexes: bool,
 }
 
 impl MetaCtx<'_> {
-    fn legacy(&self) -> bool {
-        self.profile.is_legacy()
+    fn june_2025(&self) -> bool {
+        self.profile.is_june_2025()
     }
 
     /// A 400 as this generation words a GraphQL-side refusal: the proxy's `Bad Request` body
     /// (legacy) or a Nest `BadRequestException` (newest).
     fn bad(&self, message: &str) -> TwentyError {
-        if self.legacy() {
+        if self.june_2025() {
             legacy_graphql_proxy_error(message)
         } else {
             TwentyError::bad_request(message)
@@ -568,7 +614,7 @@ impl MetaCtx<'_> {
 
     /// Newest `@Param('id', new ParseUUIDPipe())`: Nest's default message (Unverified wording).
     fn check_uuid_param(&self, id: &str) -> Result<(), TwentyError> {
-        if self.legacy() || is_uuid(id) {
+        if self.june_2025() || is_uuid(id) {
             Ok(())
         } else {
             Err(TwentyError::bad_request(
@@ -700,6 +746,99 @@ fn page_legacy<'a, T>(
     })
 }
 
+/// A field as the June 2025 GraphQL proxy lists it (real answer's keys and order).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JuneField<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    ty: &'a str,
+    name: &'a str,
+    is_custom: bool,
+    is_active: bool,
+    is_system: bool,
+    is_nullable: bool,
+    created_at: &'a str,
+    updated_at: &'a str,
+    default_value: &'a Value,
+    options: &'a Value,
+    label: &'a str,
+    description: &'a str,
+    icon: &'a str,
+    from_relation_metadata: Option<()>,
+    to_relation_metadata: Option<()>,
+}
+
+/// An object as the June 2025 GraphQL proxy lists it (real answer's keys and order).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JuneObject<'a> {
+    id: &'a str,
+    data_source_id: &'a str,
+    name_singular: &'a str,
+    name_plural: &'a str,
+    is_custom: bool,
+    is_active: bool,
+    is_system: bool,
+    created_at: &'a str,
+    updated_at: &'a str,
+    label_identifier_field_metadata_id: Option<&'a str>,
+    image_identifier_field_metadata_id: Option<&'a str>,
+    label_singular: &'a str,
+    label_plural: &'a str,
+    description: Option<&'a str>,
+    icon: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<Vec<JuneField<'a>>>,
+}
+
+impl FieldMeta {
+    fn june(&self) -> JuneField<'_> {
+        JuneField {
+            id: &self.id,
+            ty: &self.ty,
+            name: &self.name,
+            is_custom: self.is_custom,
+            is_active: self.is_active,
+            is_system: self.is_system,
+            is_nullable: self.is_nullable,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            default_value: &self.default_value,
+            options: &self.options,
+            label: &self.label,
+            description: self.description.as_deref().unwrap_or(""),
+            icon: self.icon.as_deref().unwrap_or(""),
+            from_relation_metadata: None,
+            to_relation_metadata: None,
+        }
+    }
+}
+
+impl ObjectMeta {
+    /// `with_fields: false`: newer Twenty's proxy selection, objects without `fields`.
+    fn june<'a>(&'a self, data_source_id: &'a str, with_fields: bool) -> JuneObject<'a> {
+        JuneObject {
+            id: &self.id,
+            data_source_id,
+            name_singular: &self.name_singular,
+            name_plural: &self.name_plural,
+            is_custom: self.is_custom,
+            is_active: self.is_active,
+            is_system: self.is_system,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            label_identifier_field_metadata_id: self.label_identifier_field_metadata_id.as_deref(),
+            image_identifier_field_metadata_id: self.image_identifier_field_metadata_id.as_deref(),
+            label_singular: &self.label_singular,
+            label_plural: &self.label_plural,
+            description: self.description.as_deref(),
+            icon: self.icon.as_deref(),
+            fields: with_fields.then(|| self.fields.iter().map(FieldMeta::june).collect()),
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LegacyPageInfo {
@@ -732,16 +871,6 @@ struct NewList<T: Serialize> {
     data: Vec<T>,
     page_info: NewPageInfo,
     total_count: usize,
-}
-
-#[derive(Serialize)]
-struct Objects<'a> {
-    objects: Vec<&'a ObjectMeta>,
-}
-
-#[derive(Serialize)]
-struct Fields<'a> {
-    fields: Vec<&'a FieldMeta>,
 }
 
 fn legacy_page_info<T>(page: &Page<'_, T>, id_of: fn(&T) -> &str) -> LegacyPageInfo {
@@ -780,7 +909,7 @@ pub fn list_objects(
     params: &HashMap<String, String>,
 ) -> Result<String, TwentyError> {
     let all: Vec<&ObjectMeta> = schema.objects.iter().collect();
-    if !ctx.legacy() {
+    if !ctx.june_2025() {
         let page = page_newest(all, object_id, params, ctx.page_size)?;
         return Ok(ordered(&NewList {
             data: page.items.iter().map(|o| o.dto(ctx.workspace_id)).collect(),
@@ -790,28 +919,25 @@ pub fn list_objects(
     }
     let page = page_legacy(all, object_id, params, ctx.page_size)?;
     let page_info = legacy_page_info(&page, object_id);
-    if !ctx.newer_selection {
-        return Ok(ordered(&LegacyList {
-            data: Objects {
-                objects: page.items,
-            },
-            page_info,
-        }));
-    }
-    let objects: Vec<Value> = page
+    let objects: Vec<JuneObject<'_>> = page
         .items
         .iter()
-        .map(|o| {
-            let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
-            if let Some(m) = v.as_object_mut() {
-                m.remove("fields");
-            }
-            v
-        })
+        .map(|o| o.june(ctx.workspace_id, !ctx.newer_selection))
         .collect();
-    Ok(ordered(
-        &json!({"data": {"objects": objects}, "pageInfo": page_info}),
-    ))
+    Ok(ordered(&LegacyList {
+        data: JuneObjects { objects },
+        page_info,
+    }))
+}
+
+#[derive(Serialize)]
+struct JuneObjects<'a> {
+    objects: Vec<JuneObject<'a>>,
+}
+
+#[derive(Serialize)]
+struct JuneFields<'a> {
+    fields: Vec<JuneField<'a>>,
 }
 
 /// `GET /rest/metadata/objects/{id}` -> 200. Legacy `{"data":{"object":{...}}}`, unknown id 404
@@ -821,10 +947,13 @@ pub fn list_objects(
 pub fn get_object(schema: &Schema, ctx: &MetaCtx<'_>, id: &str) -> Result<String, TwentyError> {
     ctx.check_uuid_param(id)?;
     let found = schema.objects.iter().find(|o| o.id == id);
-    if ctx.legacy() {
+    if ctx.june_2025() {
         let o = found
             .ok_or_else(|| TwentyError::new(404, "NotFoundException", "Object does not exist"))?;
-        return Ok(ordered(&json!({"data": {"object": o}})));
+        return Ok(format!(
+            "{{\"data\":{{\"object\":{}}}}}",
+            ordered(&o.june(ctx.workspace_id, true))
+        ));
     }
     let o = found
         .ok_or_else(|| TwentyError::new(404, "NotFoundException", "Object metadata not found"))?;
@@ -841,7 +970,7 @@ pub fn list_fields(
     params: &HashMap<String, String>,
 ) -> Result<String, TwentyError> {
     let all = schema.all_fields();
-    if !ctx.legacy() {
+    if !ctx.june_2025() {
         let page = page_newest(all, field_id, params, ctx.page_size)?;
         return Ok(ordered(&NewList {
             data: page.items.iter().map(|f| f.dto(ctx.workspace_id)).collect(),
@@ -851,26 +980,10 @@ pub fn list_fields(
     }
     let page = page_legacy(all, field_id, params, ctx.page_size)?;
     let pi = legacy_page_info(&page, field_id);
-    if ctx.newer_selection {
-        let trimmed: Vec<Value> = page
-            .items
-            .iter()
-            .map(|f| {
-                let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
-                if let Some(m) = v.as_object_mut() {
-                    for k in ["objectMetadataId", "isUnique", "settings"] {
-                        m.remove(k);
-                    }
-                }
-                v
-            })
-            .collect();
-        return Ok(ordered(
-            &json!({"data": {"fields": trimmed}, "pageInfo": pi}),
-        ));
-    }
     Ok(ordered(&LegacyList {
-        data: Fields { fields: page.items },
+        data: JuneFields {
+            fields: page.items.iter().map(|f| f.june()).collect(),
+        },
         page_info: pi,
     }))
 }
@@ -882,15 +995,15 @@ pub fn get_field(schema: &Schema, ctx: &MetaCtx<'_>, id: &str) -> Result<String,
     ctx.check_uuid_param(id)?;
     let found = schema.all_fields().into_iter().find(|f| f.id == id);
     let f = found.ok_or_else(|| {
-        let text = if ctx.legacy() {
+        let text = if ctx.june_2025() {
             "Field does not exist"
         } else {
             "Field metadata not found"
         };
         TwentyError::new(404, "NotFoundException", text)
     })?;
-    if ctx.legacy() {
-        return Ok(ordered(&json!({"data": {"field": f}})));
+    if ctx.june_2025() {
+        return Ok(format!("{{\"data\":{{\"field\":{}}}}}", ordered(&f.june())));
     }
     Ok(ordered(&f.dto(ctx.workspace_id)))
 }
@@ -929,15 +1042,26 @@ pub fn graphql(schema: &Schema, body: &Value, data_model: bool, profile: TwentyP
     let Some(o) = schema.objects.iter().find(|o| o.id == id) else {
         return error("Object not found", "NOT_FOUND");
     };
-    let edges: Vec<Value> = o
+    // The selection's key order, as the real server answers it.
+    let edges: Vec<String> = o
         .fields
         .iter()
         .map(|f| {
-            json!({"node": {"id": f.id, "name": f.name, "type": f.ty, "isNullable": f.is_nullable,
-                            "isUnique": f.is_unique}})
+            format!(
+                "{{\"node\":{{\"id\":{},\"name\":{},\"type\":{},\"isNullable\":{},\"isUnique\":{}}}}}",
+                ordered(&f.id),
+                ordered(&f.name),
+                ordered(&f.ty),
+                f.is_nullable,
+                f.is_unique
+            )
         })
         .collect();
-    ordered(&json!({"data": {"object": {"id": o.id, "fields": {"edges": edges}}}}))
+    format!(
+        "{{\"data\":{{\"object\":{{\"id\":{},\"fields\":{{\"edges\":[{}]}}}}}}}}",
+        ordered(&o.id),
+        edges.join(",")
+    )
 }
 
 fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
@@ -984,8 +1108,14 @@ pub fn create_object(
     let mut o = ObjectMeta::custom(ns, np, ls, lp, now_ms);
     o.icon = str_field(body, "icon").map(str::to_string);
     o.description = str_field(body, "description").map(str::to_string);
-    let text = if ctx.legacy() {
-        ordered(&json!({"data": {"createOneObject": &o}}))
+    if ctx.june_2025() {
+        o.fields.iter_mut().for_each(june_2025_defaults);
+    }
+    let text = if ctx.june_2025() {
+        format!(
+            "{{\"data\":{{\"createOneObject\":{}}}}}",
+            ordered(&o.june(ctx.workspace_id, true))
+        )
     } else {
         ordered(&o.dto(ctx.workspace_id))
     };
@@ -1059,8 +1189,11 @@ pub fn create_field(
     }
     f.description = str_field(body, "description").map(str::to_string);
     f.icon = str_field(body, "icon").map(str::to_string);
-    let text = if ctx.legacy() {
-        ordered(&json!({"data": {"createOneField": &f}}))
+    if ctx.june_2025() && !body.get("isNullable").is_some_and(Value::is_boolean) {
+        june_2025_defaults(&mut f);
+    }
+    let text = if ctx.june_2025() {
+        format!("{{\"data\":{{\"createOneField\":{}}}}}", ordered(&f.june()))
     } else {
         ordered(&f.dto(ctx.workspace_id))
     };
@@ -1126,7 +1259,7 @@ pub fn update_field(
     let is_active = flag("isActive")?;
     let object = &schema.objects[oi];
     let field = &object.fields[fi];
-    if is_unique == Some(true) && !field.is_unique {
+    if ctx.unique_indexes && is_unique == Some(true) && !field.is_unique {
         let mut seen = HashSet::new();
         let rows = records
             .get(&object.name_plural)
@@ -1163,8 +1296,8 @@ pub fn update_field(
     }
     f.updated_at = iso_ms(now_ms);
     let f = &schema.objects[oi].fields[fi];
-    Ok(if ctx.legacy() {
-        ordered(&json!({"data": {"updateOneField": f}}))
+    Ok(if ctx.june_2025() {
+        format!("{{\"data\":{{\"updateOneField\":{}}}}}", ordered(&f.june()))
     } else {
         ordered(&f.dto(ctx.workspace_id))
     })

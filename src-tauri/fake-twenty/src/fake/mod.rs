@@ -3,17 +3,25 @@
 //! Every shape cites the Twenty source file it follows; see docs/twenty-api.md and
 //! /work/twenty-research.md.
 //!
-//! Server versions (`profile.rs`): [`FakeConfig::profile`] picks a 2025-era server
-//! ([`TwentyProfile::Legacy`]) or a current one ([`TwentyProfile::Newest`], the default); the
-//! table in `profile.rs` lists what differs. [`FakeConfig::for_profile`] also sets the 429 form
-//! and the DATE_TIME filter generation to the profile's.
+//! Server versions (`profile.rs`): [`FakeConfig::profile`] picks the June 2025 server
+//! ([`TwentyProfile::June2025`], `--twenty-version 2025-06`, checked against a real one) or a
+//! current one ([`TwentyProfile::Newest`], the default); the table in `profile.rs` lists what
+//! differs. [`FakeConfig::for_profile`] also sets the 429 form, the DATE_TIME filter generation and
+//! the unique indexes to the profile's.
 //!
 //! Unauthenticated: `GET /client-config` (`client_config.rs`), with the server version.
 //!
 //! Records endpoints (`records.rs`): find-many, find-one, create, update one/many, soft delete /
-//! destroy one/many (`DELETE`, `?soft_delete=true`), restore one/many (`PATCH …/restore`).
+//! destroy one/many (`DELETE`, `?soft_delete=true`), restore one/many (`PATCH …/restore`); the
+//! June 2025 profile has only find, create, update one and destroy one there.
 //! Trashed records (`deletedAt` set) stay stored: reads leave them out unless the filter
 //! mentions `deletedAt`, updates still match them, and they keep their unique values.
+//!
+//! GraphQL (`graphql/`): `POST /graphql`, the records API Twenty generates per object
+//! (`repProgressions(filter:, first:, after:)`, `updateRepProgressions(filter:, data:)`,
+//! `createRepProgression`, `updateRepProgression`, `deleteRepProgression`,
+//! `restoreRepProgression`, `destroyRepProgression`, …), parsed, validated and answered with
+//! the real server's messages.
 //!
 //! Timestamps (`timestamps.rs`): DATE_TIME values are stored with microseconds, as Postgres
 //! `timestamptz` holds them, and every record in every API answer is rendered with milliseconds.
@@ -25,7 +33,9 @@ mod cursor;
 pub mod errors;
 pub mod faults;
 pub mod filter;
+pub mod graphql;
 pub mod metadata;
+pub mod paging;
 pub mod profile;
 pub mod rate_limit;
 mod records;
@@ -122,13 +132,32 @@ pub struct FakeConfig {
     pub newer_metadata_selection: bool,
     /// `appVersion` in the newest `/client-config` (default `Some("v1.14.0")`, a version string
     /// of the fake's own, not a real release; `None` = unset, as on a source build, so the key
-    /// is absent). The legacy `/client-config` never has `appVersion` and always reports
-    /// `sentry.release` = [`client_config::LEGACY_RELEASE`]; [`FakeConfig::for_profile`] sets
-    /// this to `None` for legacy.
+    /// is absent). The June 2025 `/client-config` never has `appVersion`; it reports this as
+    /// `sentry.release` when set (a deployment's `SENTRY_RELEASE`) and `"sentry":{}` otherwise, as
+    /// the real source build does; [`FakeConfig::for_profile`] sets this to `None` there.
     pub app_version: Option<String>,
-    /// More accepted keys whose role is limited ([`RestrictedKey`]). `api_key` and
-    /// `extra_api_keys` keep full access.
+    /// More accepted tokens whose role is limited ([`RestrictedKey`]: a key with a role on the
+    /// newest server, a workspace member's token on June 2025). `api_key` and `extra_api_keys`
+    /// keep full access.
     pub restricted_keys: Vec<RestrictedKey>,
+    /// Tokens that were valid and have expired: 401 "Token has expired." (REST) /
+    /// `UNAUTHENTICATED` (GraphQL), as the real server answers a member's expired token.
+    pub expired_keys: Vec<String>,
+    /// API keys that an admin revoked: 403 `{"statusCode":403,"messages":["This API Key is
+    /// revoked"],"error":"FORBIDDEN_EXCEPTION"}` (REST, checked on the real server).
+    pub revoked_keys: Vec<String>,
+    /// Whether fields with `isUnique` are enforced by a unique index (default true). False on
+    /// June 2025 ([`FakeConfig::for_profile`]): 7f19111 keeps `isUnique` in the metadata only
+    /// (packages/twenty-server/src/engine/metadata-modules/field-metadata/field-metadata.service.ts
+    /// creates no index; workspace-migration-runner.service.ts: "For now unique constraints are
+    /// created at a higher level"), and the real server accepted two records with one `repEmail`.
+    pub unique_indexes: bool,
+    /// June 2025 only: the workspace flag `IS_PERMISSIONS_V2_ENABLED` (default false, as seeded
+    /// workspaces have it). Off, REST checks no role and GraphQL the role-wide permissions; on,
+    /// REST checks a restricted token's object permissions too (400 "User does not have
+    /// permission", as observed on the real server while the flag was on). The newest profile
+    /// always checks.
+    pub permissions_v2: bool,
     /// Tokens per window in the per-workspace bucket (default 100).
     pub rate_limit: u32,
     /// Window in milliseconds (default 60 000).
@@ -158,6 +187,10 @@ impl Default for FakeConfig {
             newer_metadata_selection: false,
             app_version: Some(NEWEST_APP_VERSION.to_string()),
             restricted_keys: Vec::new(),
+            expired_keys: Vec::new(),
+            revoked_keys: Vec::new(),
+            unique_indexes: true,
+            permissions_v2: false,
             rate_limit: 100,
             rate_window_ms: 60_000,
             rate_limit_style: RateLimitStyle::Legacy,
@@ -171,21 +204,23 @@ impl Default for FakeConfig {
 pub const NEWEST_APP_VERSION: &str = "v1.14.0";
 
 impl FakeConfig {
-    /// The default config with the profile's own knobs: Legacy -> legacy 429
-    /// (`RateLimitStyle::Legacy`), plain DATE_TIME filters (`legacy_datetime_filters: true`), no
-    /// `appVersion`; Newest -> modern 429, the one-millisecond DATE_TIME windows,
-    /// `appVersion` [`NEWEST_APP_VERSION`].
+    /// The default config with the profile's own knobs: June 2025 -> legacy 429
+    /// (`RateLimitStyle::Legacy`; the real server has no REST rate limit, docs/twenty-api.md §11),
+    /// plain DATE_TIME filters (`legacy_datetime_filters: true`), no `appVersion`, no unique
+    /// indexes; Newest -> modern 429, the one-millisecond DATE_TIME windows, `appVersion`
+    /// [`NEWEST_APP_VERSION`], unique indexes.
     pub fn for_profile(profile: TwentyProfile) -> FakeConfig {
-        let legacy = profile.is_legacy();
+        let june = profile.is_june_2025();
         FakeConfig {
             profile,
-            rate_limit_style: if legacy {
+            rate_limit_style: if june {
                 RateLimitStyle::Legacy
             } else {
                 RateLimitStyle::Modern
             },
-            legacy_datetime_filters: legacy,
-            app_version: (!legacy).then(|| NEWEST_APP_VERSION.to_string()),
+            legacy_datetime_filters: june,
+            app_version: (!june).then(|| NEWEST_APP_VERSION.to_string()),
+            unique_indexes: !june,
             ..FakeConfig::default()
         }
     }
@@ -211,6 +246,10 @@ impl fmt::Debug for FakeConfig {
             .field("newer_metadata_selection", &self.newer_metadata_selection)
             .field("app_version", &self.app_version)
             .field("restricted_keys", &self.restricted_keys)
+            .field("expired_keys", &self.expired_keys)
+            .field("revoked_keys", &self.revoked_keys)
+            .field("unique_indexes", &self.unique_indexes)
+            .field("permissions_v2", &self.permissions_v2)
             .field("rate_limit", &self.rate_limit)
             .field("rate_window_ms", &self.rate_window_ms)
             .field("rate_limit_style", &self.rate_limit_style)
@@ -227,20 +266,26 @@ pub struct Stats {
     /// By HTTP method: "GET", "POST", "PATCH", ...
     pub by_method: BTreeMap<String, u64>,
     /// By endpoint kind: "find_many", "find_one", "create_one", "update_one", "update_many",
-    /// "delete_one", "delete_many" (soft delete and destroy), "restore_one", "restore_many",
+    /// "delete_one", "delete_many" (soft delete and destroy), "restore_one", "restore_many"
+    /// (REST, and GraphQL by its root field: `updateRepProgressions` counts as "update_many";
+    /// "create_many" for `createRepProgressions`; "graphql" for a GraphQL request that names no
+    /// records field),
     /// "metadata_list_objects", "metadata_get_object", "metadata_list_fields",
     /// "metadata_get_field", "metadata_create_object", "metadata_create_field",
     /// "metadata_update_field", "metadata_graphql", "client_config", "other".
     pub by_kind: BTreeMap<String, u64>,
     /// Requests answered 429.
     pub rate_limited: u64,
-    /// Requests refused for their key: a bad or missing key (legacy 403, newest 401/403, or a
+    /// Requests refused for their key: a bad, missing, expired or revoked key (401/403, or a
     /// GraphQL auth error) or the auth-failure fault.
     pub auth_failures: u64,
-    /// Requests a restricted key's role may not make (records: 400, metadata: 403 newest / 400
-    /// legacy).
+    /// Requests a restricted key's role may not make (records: 400, GraphQL `FORBIDDEN`,
+    /// metadata: 403 newest / 400 June 2025).
     #[serde(default)]
     pub permission_denied: u64,
+    /// `POST /graphql` requests (also counted in `by_kind` by their root field).
+    #[serde(default)]
+    pub graphql: u64,
     /// Fault applications (one request can take several).
     pub faults_applied: u64,
     /// Connections closed at accept by the refuse-connections fault.
@@ -272,6 +317,10 @@ pub(crate) struct Inner {
     pub datetime_mode: DateTimeFilterMode,
     /// `FakeConfig::profile`, copied for the records code.
     pub profile: TwentyProfile,
+    /// `FakeConfig::unique_indexes`.
+    pub unique_indexes: bool,
+    /// The GraphQL schema of `schema`, built on first use and dropped when the metadata changes.
+    pub gql_schema: Option<Arc<graphql::schema::GqlSchema>>,
 }
 
 pub(crate) struct Shared {
@@ -300,7 +349,8 @@ impl Shared {
                 config.clock.now_ms(),
                 config.extra_objects,
                 config.rep_email_type,
-            ),
+            )
+            .with_profile(config.profile),
             records: HashMap::new(),
             faults: FaultSet::default(),
             stats: Stats::default(),
@@ -317,6 +367,8 @@ impl Shared {
                 DateTimeFilterMode::Newest
             },
             profile: config.profile,
+            unique_indexes: config.unique_indexes,
+            gql_schema: None,
         }
     }
 
@@ -411,7 +463,7 @@ impl Shared {
             &data,
             &self.config.api_key_name,
             &stamp,
-            inner.next_position,
+            Some(inner.next_position),
         );
         inner
             .records
@@ -450,7 +502,7 @@ impl Shared {
                 self.insert_record(&json!({"repEmail": "left@acme.test", "totalXp": 88_888}));
             if let Some(id) = gone.get("id").and_then(Value::as_str) {
                 self.with_rep(|inner, object, now| {
-                    records::delete_one(inner, object, id, true, now)
+                    records::soft_delete_row(inner, object, id, now)
                 });
             }
         }
@@ -573,8 +625,8 @@ impl FakeTwenty {
     /// trashed), `updatedAt` stamped unless `fields` sets it. Not counted in [`Stats`], not
     /// rate-limited, never faulted. Returns the rendered record; `None` for an unknown id.
     ///
-    /// With [`TwentyProfile::Legacy`] a trashed id is not found either (the old handler's
-    /// `findOneOrFail`, see `records::update_one_record`).
+    /// With [`TwentyProfile::June2025`] a trashed id is not found either (the REST handler's
+    /// `findOneOrFail`, see `records::update_one_record`; checked on the real server).
     ///
     /// # Panics
     /// If Twenty would reject the update (unknown field, invalid value, duplicate `repEmail`);
@@ -588,7 +640,7 @@ impl FakeTwenty {
     }
 
     /// [`FakeTwenty::patch_record`] returning Twenty's error (404 "Record not found" for an
-    /// unknown id, legacy 400 `EntityNotFoundError`, 400 for invalid data or a duplicate).
+    /// unknown id, June 2025 400 `EntityNotFoundError`, 400 for invalid data or a duplicate).
     pub fn try_patch_record(&self, id: &str, fields: Value) -> Result<Value, TwentyError> {
         self.shared
             .with_rep(|inner, object, now| {
@@ -597,29 +649,28 @@ impl FakeTwenty {
             .unwrap_or_else(|| Err(TwentyError::record_not_found()))
     }
 
-    /// Soft delete, as `DELETE /rest/repProgressions/{id}?soft_delete=true` (not counted): stamps
-    /// `deletedAt` and `updatedAt`. False for an unknown or already-trashed id.
+    /// Soft delete, as an admin's trash button (GraphQL `deleteRepProgression`, or on the newest
+    /// server also `DELETE /rest/repProgressions/{id}?soft_delete=true`), not counted: stamps
+    /// `deletedAt` and `updatedAt`. Works on both profiles. False for an unknown or
+    /// already-trashed id.
     pub fn soft_delete(&self, id: &str) -> bool {
         self.shared
-            .with_rep(|inner, object, now| {
-                records::delete_one(inner, object, id, true, now).is_ok()
-            })
+            .with_rep(|inner, object, now| records::soft_delete_row(inner, object, id, now))
             .unwrap_or(false)
     }
 
-    /// Destroy for good, as `DELETE /rest/repProgressions/{id}` (not counted); works on trashed
-    /// records. False for an unknown id.
+    /// Destroy for good (GraphQL `destroyRepProgression`; REST `DELETE` on live records), not
+    /// counted; works on trashed records, on both profiles. False for an unknown id.
     pub fn destroy(&self, id: &str) -> bool {
         self.shared
-            .with_rep(|inner, object, now| {
-                records::delete_one(inner, object, id, false, now).is_ok()
-            })
+            .with_rep(|inner, object, _| records::destroy_row(inner, object, id))
             .unwrap_or(false)
     }
 
-    /// Restore, as `PATCH /rest/repProgressions/{id}/restore` (not counted): `deletedAt` null,
-    /// `updatedAt` stamped. True for any known id (a live record is only re-stamped, as the
-    /// endpoint does); false for an unknown id.
+    /// Restore, as GraphQL `restoreRepProgression` (newest: also `PATCH
+    /// /rest/repProgressions/{id}/restore`), not counted: `deletedAt` null, `updatedAt` stamped.
+    /// True for any known id (a live record is only re-stamped, as the real server does); false
+    /// for an unknown id.
     pub fn restore(&self, id: &str) -> bool {
         self.shared
             .with_rep(|inner, object, now| records::restore_one(inner, object, id, now).is_ok())
@@ -666,6 +717,8 @@ impl Drop for FakeTwenty {
     }
 }
 
+#[cfg(test)]
+mod graphql_http_tests;
 #[cfg(test)]
 mod profile_tests;
 #[cfg(test)]

@@ -29,12 +29,18 @@
 //! Every record in every answer goes through [`render_record`]: DATE_TIME values are stored with
 //! microseconds and printed with milliseconds (see `timestamps.rs`).
 //!
-//! By profile (`profile.rs`, research pass 11 §2/§3), everything above is the newest server; the
-//! legacy profile differs in: not-found answers 400 (find-one, delete, restore: "Record not
-//! found"; update-one: `EntityNotFoundError`, and a trashed id is not found by update-one), and
-//! EMAILS filter values are not lower-cased. Not modelled for legacy (the newest behaviour
-//! stays): update-many without a filter (legacy updated every row) and soft-deleting a trashed
-//! record (the TypeORM era re-stamped it and answered 200).
+//! By profile (`profile.rs`), everything above is the newest server. The June 2025 server
+//! (twentyhq/twenty 7f19111, every point checked on a real one: tests/twenty-compat/compare.py)
+//! has only find-many, find-one, create, update-one and delete-one here, through
+//! packages/twenty-server/src/engine/api/rest/core/services/rest-api-core.service.ts and the
+//! handlers of .../rest/core/handlers/ (paths parsed as `server.rs` `parse_june_2025_records`
+//! does): no update-many, soft delete or restore; `DELETE` destroys; the trash is invisible
+//! (find-one 400 "Record not found", find-many never lists it, update-one and delete-one 400
+//! `EntityNotFoundError`); values are written through TypeORM `save()` without the data-arg
+//! processor ([`validate_data`]'s June 2025 branch); find-many pages by id
+//! ([`find_many`]'s June 2025 branch); EMAILS filter values are not lower-cased; no unique index
+//! (`FakeConfig::unique_indexes`). Not modelled there: update-many without a filter (the newest
+//! refusal stays for the newest profile only; June 2025 has no REST update-many at all).
 //!
 //! EMAILS fields (`FakeConfig::rep_email_type`): stored as `{"primaryEmail", "additionalEmails"}`
 //! (one column per sub-field), [`normalize_emails`] on write, unique on `primaryEmail`.
@@ -49,6 +55,7 @@ use super::cursor::{cursor_for, cursor_id};
 use super::errors::{ordered, TwentyError};
 use super::filter::{self, DateTimeFilterMode, Filter};
 use super::metadata::{FieldMeta, ObjectMeta};
+use super::paging;
 use super::profile::TwentyProfile;
 use super::timestamps::{self, render_record};
 use super::{js_number, Inner};
@@ -63,7 +70,7 @@ struct PageInfo {
     end_cursor: Option<String>,
 }
 
-fn capitalize(s: &str) -> String {
+pub(crate) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
@@ -71,7 +78,7 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-fn envelope(key: &str, payload: &Value) -> String {
+pub(crate) fn envelope(key: &str, payload: &Value) -> String {
     format!("{{\"data\":{{{}:{}}}}}", ordered(key), payload)
 }
 
@@ -84,7 +91,7 @@ fn envelope(key: &str, payload: &Value) -> String {
 /// canonicalizes `additionalEmails`); `""` becomes null on the newest and stays `""` on legacy.
 /// `additionalEmails` may be an array of strings, a JSON text of one, or null. Anything else
 /// (a bare string, another key, another JSON type) -> 400 with the fake's own wording (Unverified).
-fn normalize_emails(
+pub(crate) fn normalize_emails(
     key: &str,
     value: &Value,
     profile: TwentyProfile,
@@ -102,7 +109,7 @@ fn normalize_emails(
         let stored = match (sub.as_str(), v) {
             (_, Value::Null) => Value::Null,
             ("primaryEmail", Value::String(s)) if s.is_empty() => {
-                if profile.is_legacy() {
+                if profile.is_june_2025() {
                     json!("")
                 } else {
                     Value::Null
@@ -175,6 +182,9 @@ pub fn validate_data(
             "Request body must be a JSON object",
         ));
     };
+    if profile.is_june_2025() {
+        return validate_data_june_2025(object, data);
+    }
     let mut out = Map::new();
     for (key, value) in data {
         let Some(field) = object.field(key) else {
@@ -228,6 +238,130 @@ pub fn validate_data(
     Ok(out)
 }
 
+/// JavaScript's `Number(text)`: surrounding white space ignored, `""` is 0, decimal or `0x` hex,
+/// `Infinity`; anything else NaN (`None`).
+fn js_number_of_text(text: &str) -> Option<f64> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Some(0.0);
+    }
+    let (sign, body) = match t.as_bytes()[0] {
+        b'-' => (-1.0, &t[1..]),
+        b'+' => (1.0, &t[1..]),
+        _ => (1.0, t),
+    };
+    if body == "Infinity" {
+        return Some(sign * f64::INFINITY);
+    }
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).ok().map(|n| n as f64);
+    }
+    let plain = body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    if !plain || body.starts_with(['e', 'E']) {
+        return None;
+    }
+    body.parse::<f64>().ok().map(|n| sign * n)
+}
+
+/// A float column's value: a number, or Postgres' `NaN` / `Infinity` / `-Infinity`, which JSON
+/// cannot hold: the fake stores them as those texts, REST prints them as null (JavaScript's
+/// `JSON.stringify`) and GraphQL refuses to serialize them (`timestamps::render_record`,
+/// `graphql/exec.rs`). Checked on the real server: `level: "high"` through REST reads back null
+/// in REST and `Int cannot represent non-integer value: NaN` in GraphQL.
+pub(crate) fn stored_float(n: f64) -> Value {
+    if n.is_nan() {
+        Value::String("NaN".into())
+    } else if n.is_infinite() {
+        Value::String(if n > 0.0 { "Infinity" } else { "-Infinity" }.into())
+    } else {
+        js_number(n)
+    }
+}
+
+/// The table a custom object's rows live in (packages/twenty-server/src/engine/utils/compute-table-name.util.ts:
+/// `_<nameSingular>` for custom objects), as Postgres names it in its messages.
+pub(crate) fn table_name(object: &ObjectMeta) -> String {
+    format!("_{}", object.name_singular)
+}
+
+/// Postgres' refusal of a null in a `NOT NULL` column.
+pub(crate) fn not_null_message(object: &ObjectMeta, column: &str) -> String {
+    format!(
+        "null value in column \"{column}\" of relation \"{}\" violates not-null constraint",
+        table_name(object)
+    )
+}
+
+/// June 2025 REST writes (7f19111: `repository.save()` of the body through TypeORM, no
+/// data-arg processor), as the real server answered them:
+/// - an unknown key: 400 `{"error":"Error","messages":["Field metadata for field \"x\" is
+///   missing in object metadata"]}`;
+/// - a NUMBER from text goes through JavaScript's `Number()` (`"41"` → 41) and a value that is
+///   not a number is stored as Postgres' `NaN` ([`stored_float`]: REST prints null, answered
+///   201/200; GraphQL then fails to serialize it); a fraction is kept (`2.5`);
+/// - a TEXT field takes a number as its text (`5` → `"5"`); null in a `NOT NULL` column (June
+///   2025 TEXT fields and `name`) is Postgres' refusal, 400 `null value in column "name" of
+///   relation "_repProgression" violates not-null constraint`;
+/// - DATE_TIME text is read by Postgres (the fake reads ISO forms; Postgres' own words such as
+///   `yesterday` are not modelled: docs/twenty-api.md §11); text it cannot read is refused with
+///   Postgres' message (Unverified for REST: checked through GraphQL);
+/// - EMAILS as on every version ([`normalize_emails`]).
+fn validate_data_june_2025(
+    object: &ObjectMeta,
+    data: &Map<String, Value>,
+) -> Result<Map<String, Value>, TwentyError> {
+    let mut out = Map::new();
+    for (key, value) in data {
+        let Some(field) = object.field(key) else {
+            return Err(TwentyError::new(
+                400,
+                "Error",
+                &format!("Field metadata for field \"{key}\" is missing in object metadata"),
+            ));
+        };
+        let stored = match (field.ty.as_str(), value) {
+            ("EMAILS", Value::Null) => empty_emails(),
+            ("EMAILS", v) => normalize_emails(key, v, TwentyProfile::June2025)?,
+            (_, Value::Null) if !field.is_nullable => {
+                return Err(TwentyError::bad_request(&not_null_message(object, key)))
+            }
+            (_, Value::Null) => Value::Null,
+            ("NUMBER" | "NUMERIC" | "POSITION", Value::Number(n)) => {
+                n.as_f64().map_or(Value::Null, js_number)
+            }
+            ("NUMBER" | "NUMERIC" | "POSITION", Value::String(t)) => {
+                stored_float(js_number_of_text(t).unwrap_or(f64::NAN))
+            }
+            ("NUMBER" | "NUMERIC" | "POSITION", Value::Bool(b)) => {
+                js_number(f64::from(u8::from(*b)))
+            }
+            ("NUMBER" | "NUMERIC" | "POSITION", _) => stored_float(f64::NAN),
+            ("TEXT", Value::String(_)) => value.clone(),
+            ("TEXT", Value::Number(n)) => {
+                Value::String(n.as_f64().map(js_number).unwrap_or(Value::Null).to_string())
+            }
+            ("TEXT", Value::Bool(b)) => Value::String(b.to_string()),
+            ("TEXT", other) => Value::String(other.to_string()),
+            ("DATE_TIME", _) => match value.as_str().and_then(timestamps::normalize_written) {
+                Some(v) => Value::String(v),
+                None => {
+                    let shown = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_string);
+                    return Err(TwentyError::bad_request(&format!(
+                        "invalid input syntax for type timestamp with time zone: \"{shown}\""
+                    )));
+                }
+            },
+            _ => value.clone(),
+        };
+        out.insert(key.clone(), stored);
+    }
+    Ok(out)
+}
+
 /// Parse and validate `filter`, then canonicalize EMAILS values as the profile does
 /// ([`filter::canonicalize_emails`]).
 fn parse_filter_param(
@@ -238,7 +372,7 @@ fn parse_filter_param(
     match params.get("filter") {
         None => Ok(None),
         Some(raw) => {
-            let f = filter::parse_filter_rest(raw)?;
+            let f = filter::parse_filter_rest_for(raw, profile)?;
             filter::validate_for(&f, object, profile)?;
             Ok(Some(filter::canonicalize_emails(f, object, profile)))
         }
@@ -247,7 +381,7 @@ fn parse_filter_param(
 
 /// Which rows a statement can see.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Scope {
+pub(crate) enum Scope {
     /// SELECT: live rows only, unless the filter mentions `deletedAt`.
     Read,
     /// UPDATE / DELETE / restore: every row.
@@ -256,11 +390,11 @@ enum Scope {
     SoftDelete,
 }
 
-fn is_trashed(record: &Value) -> bool {
+pub(crate) fn is_trashed(record: &Value) -> bool {
     !record.get("deletedAt").is_none_or_null()
 }
 
-fn matching_indices(
+pub(crate) fn matching_indices(
     records: &[Value],
     f: &Option<Filter>,
     object: &ObjectMeta,
@@ -309,12 +443,16 @@ fn unique_key_in(field: &FieldMeta, data: &Map<String, Value>) -> Option<Value> 
 /// partial: generate-index-for-flat-field-metadata.util.ts `indexWhereClause: null`; issue
 /// #24227 "that's expected, please hard delete the soft deleted row"). An EMAILS field is unique
 /// on `primaryEmail` (emails.composite-type.ts `41d24255`, `isIncludedInUniqueConstraint`).
-fn unique_violation(
+pub(crate) fn unique_violation(
+    enforced: bool,
     object: &ObjectMeta,
     records: &[Value],
     candidate: &Map<String, Value>,
     skip_id: Option<&str>,
 ) -> Option<TwentyError> {
+    if !enforced {
+        return None;
+    }
     for field in object.fields.iter().filter(|f| f.is_unique) {
         let Some(v) = unique_key_in(field, candidate) else {
             continue;
@@ -333,7 +471,9 @@ fn unique_violation(
     None
 }
 
-/// Build a full record: every field of the object, standard values, then `data`.
+/// Build a full record: every field of the object (its column default: June 2025 TEXT `""`,
+/// `name` `"Untitled"`, else null), standard values, then `data`. `position` null is what a
+/// June 2025 REST create stores (checked on the real server).
 /// `now` is the stored (microsecond) stamp for `createdAt` and `updatedAt` (column default
 /// `now()`); values in `data` win, so a body may set `createdAt`/`updatedAt` itself.
 pub fn build_record(
@@ -341,21 +481,21 @@ pub fn build_record(
     data: &Map<String, Value>,
     key_name: &str,
     now: &str,
-    position: f64,
+    position: Option<f64>,
 ) -> Value {
     let mut r = Map::new();
     for f in &object.fields {
         let empty = if f.ty == "EMAILS" {
             empty_emails()
         } else {
-            Value::Null
+            f.column_default().unwrap_or(Value::Null)
         };
         r.insert(f.name.clone(), empty);
     }
     r.insert("id".into(), json!(Uuid::new_v4().to_string()));
     r.insert("createdAt".into(), json!(now));
     r.insert("updatedAt".into(), json!(now));
-    r.insert("position".into(), js_number(position));
+    r.insert("position".into(), position.map_or(Value::Null, js_number));
     // API-key writes: packages/twenty-server/src/engine/core-modules/actor/services/actor-from-auth-context.service.ts
     r.insert(
         "createdBy".into(),
@@ -408,6 +548,9 @@ pub fn find_many(
     object: &ObjectMeta,
     p: ListParams<'_>,
 ) -> Result<String, TwentyError> {
+    if inner.profile.is_june_2025() {
+        return find_many_june_2025(inner, object, p.params);
+    }
     let f = parse_filter_param(p.params, object, inner.profile)?;
     let limit = match p.params.get("limit") {
         None => 60,
@@ -460,6 +603,96 @@ pub fn find_many(
     ))
 }
 
+/// `GET /rest/{plural}` on June 2025, as 7f19111's
+/// packages/twenty-server/src/engine/api/rest/core/handlers/rest-api-find-many.handler.ts and
+/// `findRecords` in .../rest/core/interfaces/rest-api-base.handler.ts answer it (checked on the
+/// real server):
+/// - trashed records are never listed, whatever the filter says (the REST repository always adds
+///   `deletedAt IS NULL`: `deletedAt[is]:NOT_NULL` answers an empty list);
+/// - the order is `order_by` then `id` ascending, cursors carry the order's values
+///   ([`paging`]);
+/// - `limit` defaults to 60 and has no cap; `0` means no limit (`if (inputs.first)`);
+/// - `totalCount` counts what the filter **and the cursor** leave (`getTotalCount` runs after the
+///   cursor condition is added), and `hasNextPage` is `records < totalCount`;
+/// - `pageInfo` has `hasPreviousPage` only when paging backward with more records before;
+/// - key order `data`, `pageInfo`, `totalCount`.
+fn find_many_june_2025(
+    inner: &Inner,
+    object: &ObjectMeta,
+    params: &HashMap<String, String>,
+) -> Result<String, TwentyError> {
+    let f = parse_filter_param(params, object, inner.profile)?;
+    let limit = match params.get("limit").filter(|l| !l.is_empty()) {
+        None => 60,
+        Some(l) => match l.trim().parse::<f64>() {
+            Ok(n) if n >= 0.0 => n as usize,
+            _ => {
+                return Err(TwentyError::bad_request(&format!(
+                    "limit '{l}' is invalid. Should be an integer"
+                )))
+            }
+        },
+    };
+    let order = paging::parse_rest_order_by(params.get("order_by").map(String::as_str))?;
+    let before = params.get("ending_before").filter(|c| !c.is_empty());
+    let after = params.get("starting_after").filter(|c| !c.is_empty());
+    let forward = before.is_none();
+    let cursor = match before.or(after) {
+        None => None,
+        Some(c) => Some(
+            paging::decode_cursor(c)
+                .ok_or_else(|| TwentyError::bad_request(&format!("Invalid cursor: {c}")))?,
+        ),
+    };
+    let empty = Vec::new();
+    let all = inner.records.get(&object.name_plural).unwrap_or(&empty);
+    let mode = inner.datetime_mode;
+    let cursor_filter = cursor
+        .as_ref()
+        .map(|c| paging::cursor_filter(c, &order, forward));
+    let mut rows: Vec<&Value> = all
+        .iter()
+        .filter(|r| !is_trashed(r))
+        .filter(|r| {
+            f.as_ref()
+                .is_none_or(|f| filter::matches_in(f, r, object, mode))
+        })
+        .filter(|r| {
+            cursor_filter
+                .as_ref()
+                .is_none_or(|c| filter::matches_in(c, r, object, mode))
+        })
+        .collect();
+    let total = rows.len();
+    rows.sort_by(|a, b| paging::cmp_rows(a, b, &order, !forward));
+    if limit > 0 {
+        rows.truncate(limit);
+    }
+    if !forward {
+        rows.reverse();
+    }
+    let page: Vec<Value> = rows.iter().map(|r| render_record(object, r)).collect();
+    let more = page.len() < total;
+    let mut info = vec![format!("\"hasNextPage\":{}", forward && more)];
+    if !forward && more {
+        info.push("\"hasPreviousPage\":true".to_string());
+    }
+    let cursor_of = |r: Option<&Value>| {
+        r.map_or(Value::Null, |r| {
+            Value::String(paging::encode_cursor(r, &order))
+        })
+    };
+    info.push(format!("\"startCursor\":{}", cursor_of(page.first())));
+    info.push(format!("\"endCursor\":{}", cursor_of(page.last())));
+    Ok(format!(
+        "{{\"data\":{{{}:{}}},\"pageInfo\":{{{}}},\"totalCount\":{}}}",
+        ordered(&object.name_plural),
+        ordered(&page),
+        info.join(","),
+        total
+    ))
+}
+
 /// `order_by=field[AscNullsFirst|AscNullsLast|DescNullsFirst|DescNullsLast],...`; default position, id.
 fn sort_rows(rows: &mut [&Value], order_by: Option<&str>) {
     let mut keys: Vec<(String, bool)> = Vec::new();
@@ -486,7 +719,7 @@ fn sort_rows(rows: &mut [&Value], order_by: Option<&str>) {
     });
 }
 
-fn cmp_json(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
+pub(crate) fn cmp_json(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (a.filter(|v| !v.is_null()), b.filter(|v| !v.is_null())) {
         (None, None) => Equal,
@@ -500,7 +733,12 @@ fn cmp_json(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
 }
 
 /// Index of the record with `id`; `live_only` leaves trashed records out.
-fn find_index(inner: &Inner, object: &ObjectMeta, id: &str, live_only: bool) -> Option<usize> {
+pub(crate) fn find_index(
+    inner: &Inner,
+    object: &ObjectMeta,
+    id: &str,
+    live_only: bool,
+) -> Option<usize> {
     inner
         .records
         .get(&object.name_plural)?
@@ -514,7 +752,7 @@ fn find_index(inner: &Inner, object: &ObjectMeta, id: &str, live_only: bool) -> 
 /// ([`TwentyError::record_not_found`]), legacy 400 `BadRequestException`
 /// ([`TwentyError::record_not_found_legacy`]).
 fn not_found(profile: TwentyProfile) -> TwentyError {
-    if profile.is_legacy() {
+    if profile.is_june_2025() {
         TwentyError::record_not_found_legacy()
     } else {
         TwentyError::record_not_found()
@@ -558,12 +796,15 @@ pub fn create_one(
             return Err(TwentyError::bad_request("A duplicate entry was detected"));
         }
     }
-    if let Some(e) = unique_violation(object, existing, &data, None) {
+    if let Some(e) = unique_violation(inner.unique_indexes, object, existing, &data, None) {
         return Err(e);
     }
     inner.next_position += 1.0;
     let now = inner.stamper.next(now_ms);
-    let record = build_record(object, &data, key_name, &now, inner.next_position);
+    // The June 2025 REST create leaves `position` null (checked on the real server; its GraphQL
+    // create puts the record first, see graphql/exec.rs).
+    let position = (!inner.profile.is_june_2025()).then_some(inner.next_position);
+    let record = build_record(object, &data, key_name, &now, position);
     let text = envelope(
         &format!("create{}", capitalize(&object.name_singular)),
         &render_record(object, &record),
@@ -579,7 +820,7 @@ pub fn create_one(
 /// Set `data` on a stored record; `updatedAt = now` unless `data` sets `updatedAt` itself
 /// (workspace-mutation-query-builder.ts `b2fef50`: "should not append updatedAt maintenance when
 /// the caller sets updatedAt itself"). A composite (EMAILS) value sets only the sub-fields sent.
-fn apply(object: &ObjectMeta, record: &mut Value, data: &Map<String, Value>, now: &str) {
+pub(crate) fn apply(object: &ObjectMeta, record: &mut Value, data: &Map<String, Value>, now: &str) {
     if let Some(r) = record.as_object_mut() {
         for (k, v) in data {
             if matches!(k.as_str(), "id" | "createdBy" | "createdAt") {
@@ -611,7 +852,7 @@ pub fn update_one_record(
     body: &Value,
     now_ms: u64,
 ) -> Result<Value, TwentyError> {
-    let legacy = inner.profile.is_legacy();
+    let legacy = inner.profile.is_june_2025();
     let data = validate_data(object, body, inner.profile)?;
     let i = find_index(inner, object, id, legacy).ok_or_else(|| {
         if legacy {
@@ -620,8 +861,13 @@ pub fn update_one_record(
             TwentyError::record_not_found()
         }
     })?;
-    if let Some(e) = unique_violation(object, &inner.records[&object.name_plural], &data, Some(id))
-    {
+    if let Some(e) = unique_violation(
+        inner.unique_indexes,
+        object,
+        &inner.records[&object.name_plural],
+        &data,
+        Some(id),
+    ) {
         return Err(e);
     }
     let now = inner.stamper.next(now_ms);
@@ -686,7 +932,7 @@ pub fn update_many(
         .fields
         .iter()
         .any(|fm| fm.is_unique && unique_key_in(fm, &data).is_some());
-    if sets_unique && hit.len() > 1 {
+    if inner.unique_indexes && sets_unique && hit.len() > 1 {
         return Err(TwentyError::bad_request("A duplicate entry was detected"));
     }
     if let Some(&only) = hit.first() {
@@ -694,7 +940,8 @@ pub fn update_many(
             .get("id")
             .and_then(Value::as_str)
             .map(str::to_string);
-        if let Some(e) = unique_violation(object, rows, &data, id.as_deref()) {
+        if let Some(e) = unique_violation(inner.unique_indexes, object, rows, &data, id.as_deref())
+        {
             return Err(e);
         }
     }
@@ -722,7 +969,7 @@ fn id_of(record: &Value) -> Value {
 /// Soft delete (`deletedAt = updatedAt = CURRENT_TIMESTAMP`, one stamp per statement:
 /// workspace-mutation-query-builder.spec.ts `a36f72e`) or destroy the rows at `indices`;
 /// returns their `{"id":…}` objects in row order.
-fn delete_rows(
+pub(crate) fn delete_rows(
     inner: &mut Inner,
     object: &ObjectMeta,
     mut indices: Vec<usize>,
@@ -770,6 +1017,19 @@ pub fn delete_one(
     soft: bool,
     now_ms: u64,
 ) -> Result<String, TwentyError> {
+    if inner.profile.is_june_2025() {
+        // rest-api-delete-one.handler.ts (7f19111): `findOneOrFail` (live rows) then
+        // `repository.delete(id)`: every DELETE destroys, `soft_delete` is not read, a trashed
+        // or unknown id is `EntityNotFoundError` (checked on the real server).
+        let i = find_index(inner, object, id, true)
+            .ok_or_else(|| TwentyError::entity_not_found(&object.name_singular, id))?;
+        let mut ids = delete_rows(inner, object, vec![i], false, now_ms);
+        let one = ids.pop().unwrap_or(Value::Null);
+        return Ok(envelope(
+            &format!("delete{}", capitalize(&object.name_singular)),
+            &one,
+        ));
+    }
     let i = find_index(inner, object, id, soft).ok_or_else(|| not_found(inner.profile))?;
     let mut ids = delete_rows(inner, object, vec![i], soft, now_ms);
     let one = ids.pop().unwrap_or(Value::Null);
@@ -777,6 +1037,36 @@ pub fn delete_one(
         &format!("delete{}", capitalize(&object.name_singular)),
         &one,
     ))
+}
+
+/// Soft delete one live record (the helpers' and an admin's trash button): `deletedAt` and
+/// `updatedAt` stamped. False for an unknown or already-trashed id.
+pub(crate) fn soft_delete_row(
+    inner: &mut Inner,
+    object: &ObjectMeta,
+    id: &str,
+    now_ms: u64,
+) -> bool {
+    match find_index(inner, object, id, true) {
+        Some(i) => {
+            delete_rows(inner, object, vec![i], true, now_ms);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Destroy one record, trashed or not. False for an unknown id.
+pub(crate) fn destroy_row(inner: &mut Inner, object: &ObjectMeta, id: &str) -> bool {
+    match find_index(inner, object, id, false) {
+        Some(i) => {
+            if let Some(rows) = inner.records.get_mut(&object.name_plural) {
+                rows.remove(i);
+            }
+            true
+        }
+        None => false,
+    }
 }
 
 /// `DELETE /rest/{plural}?soft_delete=true|…&filter=…` -> 200
@@ -818,7 +1108,7 @@ pub fn delete_many(
 
 /// `deletedAt = NULL, updatedAt = CURRENT_TIMESTAMP` on the rows at `indices`
 /// (workspace-mutation-query-builder.spec.ts `a36f72e`); returns them rendered.
-fn restore_rows(
+pub(crate) fn restore_rows(
     inner: &mut Inner,
     object: &ObjectMeta,
     indices: &[usize],

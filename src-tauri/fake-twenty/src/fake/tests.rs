@@ -120,13 +120,13 @@ async fn update_many_is_a_compare_and_set() {
     fake.shutdown().await;
 }
 
-/// Legacy: `jwt-auth.guard.ts` -> 403 "Forbidden resource" for a bad and a missing key. (The
-/// newest profile, the default since the profiles came, answers 401 / 403 from the auth
-/// middleware: `profile_tests::auth_by_profile`.)
+/// The June 2025 auth middleware (checked on the real server): 401 `UNAUTHENTICATED` "No
+/// payload" for a token that is not one, 403 "Missing authentication token" without one. (The
+/// profile table of answers is `profile_tests::auth_by_profile`.)
 #[tokio::test]
-async fn bad_or_missing_key_is_403_forbidden_resource() {
+async fn bad_key_is_401_and_missing_key_403() {
     let (fake, client) = start(FakeConfig {
-        profile: TwentyProfile::Legacy,
+        profile: TwentyProfile::June2025,
         ..FakeConfig::default()
     })
     .await;
@@ -136,10 +136,10 @@ async fn bad_or_missing_key_is_403_forbidden_resource() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 403);
+    assert_eq!(resp.status().as_u16(), 401);
     assert_eq!(
         resp.text().await.unwrap(),
-        r#"{"statusCode":403,"error":"ForbiddenException","messages":["Forbidden resource"]}"#
+        r#"{"statusCode":401,"messages":["No payload"],"error":"UNAUTHENTICATED"}"#
     );
     let resp = client
         .get(format!("{}/rest/repProgressions", fake.url()))
@@ -497,7 +497,7 @@ async fn hang_and_refuse_and_malformed() {
 #[tokio::test]
 async fn metadata_lists_and_creates() {
     let (fake, client) = start(FakeConfig {
-        profile: TwentyProfile::Legacy,
+        profile: TwentyProfile::June2025,
         schema: SchemaPreset::NoObject,
         ..FakeConfig::default()
     })

@@ -222,17 +222,27 @@ pub fn js_inspect(value: &Value) -> String {
 /// The record as the API prints it: every DATE_TIME field truncated to milliseconds.
 /// Text that does not parse as a date-time (only possible for seeded values) is left as is.
 pub fn render_record(object: &ObjectMeta, record: &Value) -> Value {
+    render_record_with(object, record, false)
+}
+
+/// [`render_record`]; `keep_non_finite`: a float column's `NaN` / `Infinity` stays as its text
+/// (for GraphQL, which refuses to serialize it) instead of becoming null (REST's
+/// `JSON.stringify`; see `records::stored_float`).
+pub fn render_record_with(object: &ObjectMeta, record: &Value, keep_non_finite: bool) -> Value {
     let Some(map) = record.as_object() else {
         return record.clone();
     };
     let mut out = Map::with_capacity(map.len());
     for (k, v) in map {
-        let is_datetime = object.field(k).is_some_and(|f| f.ty == "DATE_TIME");
+        let ty = object.field(k).map(|f| f.ty.as_str());
+        let is_datetime = ty == Some("DATE_TIME");
+        let is_float = matches!(ty, Some("NUMBER" | "NUMERIC" | "POSITION"));
         let rendered = match v {
             Value::String(s) if is_datetime => match parse_stored(s) {
                 Some(ns) => Value::String(iso_ms_of_ns(ns)),
                 None => v.clone(),
             },
+            Value::String(_) if is_float && !keep_non_finite => Value::Null,
             _ => v.clone(),
         };
         out.insert(k.clone(), rendered);
