@@ -4,15 +4,17 @@ SHELL := /bin/bash
 
 # Build: WebKitGTK + GTK for Tauri, D-Bus for the keychain. Run: the tray loads appindicator at run time.
 BUILD_PKGS := build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libdbus-1-dev libayatana-appindicator3-dev
-# Tests: a virtual display, a private session bus, an unlockable keyring, WebDriver for the real webview.
-TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring notification-daemon libsecret-tools iproute2
+# Tests: a virtual display, a private session bus, an unlockable keyring, WebDriver for the real webview;
+# PostgreSQL, Redis and zstd for the real Twenty (installed here, before its setup runs in the background).
+TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring notification-daemon libsecret-tools iproute2 \
+	postgresql redis-server zstd curl
 
 # check-platforms: Debian's Rust builds std for any target; mingw for Windows C; zig (PyPI) for macOS C.
 PLATFORM_PKGS := rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64
 
 CARGO ?= cargo
 
-.PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui
+.PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui test-twenty twenty-prepare
 
 help:
 	@echo "make run      start the RepXP tray app (local-first; works with no Twenty configured)"
@@ -24,6 +26,7 @@ help:
 	@echo "make package  build a .deb"
 	@echo "make test-fresh   the .deb and make run in a clean Debian 12 root (slow)"
 	@echo "make test-gui the panel end to end: real binary and webview under Xvfb, D-Bus, keyring"
+	@echo "make test-twenty  the suites against a real Twenty built from source (tests/real-twenty)"
 	@echo "make demo     the app against a local fake Twenty: watch XP sync, go offline, recover"
 
 deps:
@@ -36,7 +39,8 @@ run: deps
 	$(CARGO) build -p repxp
 	scripts/run-app.sh $${CARGO_TARGET_DIR:-target}/debug/repxp
 
-test: deps-test lint check-platforms test-rust test-gui
+# The real Twenty builds in the background (first time ~7 min, cached after) while Rust builds.
+test: deps-test twenty-prepare lint check-platforms test-rust test-twenty test-gui
 
 deps-platforms:
 	@scripts/apt-ensure.sh $(PLATFORM_PKGS)
@@ -54,8 +58,17 @@ lint:
 test-rust:
 	scripts/with-session.sh $(CARGO) test --workspace --all-targets -- --skip fault_matrix
 	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test -p repxp-cli --test fault_matrix -- --nocapture
-	# The other-writer cases again against a legacy Twenty (docs/twenty-api.md, "Versions").
-	FAKE_TWENTY_VERSION=legacy $(CARGO) test -p repxp-cli --test other_writers
+	# The other-writer cases and the admin's flows again against the fake of the June 2025 Twenty.
+	FAKE_TWENTY_VERSION=2025-06 $(CARGO) test -p repxp-cli --test other_writers --test twenty_flows
+
+# A real Twenty (tests/real-twenty/twenty.sh: built from source once into ~/.cache/repxp, started,
+# stopped): the other-writer suite and the admin's flows against it, then the fake and the real
+# server answering the same requests (tests/twenty-compat/compare.py).
+test-twenty: deps-test
+	tests/real-twenty/suites.sh
+
+twenty-prepare: deps-test
+	@tests/real-twenty/twenty.sh prepare
 
 # Fleet simulation: FLEET_REPS engines (default 1000) sharing one key and one rate limit.
 test-fleet: deps-test
@@ -72,7 +85,7 @@ bench: deps
 # The desktop app's memory, CPU, wakeups, start time and size beside a bare Tauri tray app built
 # with the same release profile (bench/baseline-tray); it builds what is missing (~25 min cold).
 bench-app: deps-test
-	@scripts/apt-ensure.sh xdotool
+	@scripts/apt-ensure.sh xdotool imagemagick
 	bench/app-bench.sh
 
 # The bundler names the Debian package after productName, kebab-cased ("rep-xp"); build it as

@@ -4,7 +4,7 @@
 //! Signals make this a Unix test; on Windows `run` stops on Ctrl-C.
 #![cfg(unix)]
 
-mod laptops;
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -12,11 +12,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use laptops::*;
 use repxp_award_api as award_api;
 use repxp_cli::headless::WAITING_FOR_TRAY;
 use repxp_engine::instance::{self, Claimed, Role};
 use serde_json::Value;
+use support::laptops::*;
 
 const ANA: &str = "ana@acme.test";
 const SYNCING: &str = "repxp-cli run: syncing";

@@ -158,7 +158,7 @@ async fn a_sync_cut_short_by_a_full_disk_converges_exactly_once_there_is_room() 
             out
         }
     };
-    // A first sync creates the record; the one cut short below updates it (PATCH).
+    // A first sync creates the record; the one cut short below updates it (a record write).
     ok(&["award", "1"]).await;
     ok(&["sync"]).await;
     let mut awarded = 1;
@@ -170,7 +170,7 @@ async fn a_sync_cut_short_by_a_full_disk_converges_exactly_once_there_is_room() 
     fake.set_fault(Fault {
         kind: FaultKind::Delay { ms: 2000 },
         times: Some(1),
-        method: Some("PATCH".into()),
+        method: Some("WRITE".into()),
     });
     let syncing = run(data.clone(), &["sync"]);
     tokio::time::sleep(std::time::Duration::from_millis(900)).await;

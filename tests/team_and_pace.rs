@@ -2,17 +2,17 @@
 //! SQLite file and the fake Twenty over loopback holding a whole sales team, written to by other
 //! writers (the academy, an admin, a duplicate record, the trash).
 
-mod laptops;
+mod support;
 
 use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};
-use laptops::*;
 use repxp_engine::identity::Target;
 use repxp_engine::secrets::ApiKey;
 use repxp_engine::store::Store;
 use repxp_engine::twenty::{Timeouts, TwentyClient};
 use serde_json::{json, Value};
+use support::laptops::*;
 
 const ME: &str = "rep042@acme.test";
 

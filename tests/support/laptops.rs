@@ -1,11 +1,11 @@
 //! Laptops for the CLI-process tests: a data directory with its own per-user state directory,
-//! running the real `repxp-cli` against a fake Twenty on its own runtime thread.
-#![allow(dead_code)]
+//! running the real `repxp-cli` against a Twenty (the fake on its own runtime thread, or the
+//! real server through `server.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use fake_twenty::{FakeConfig, FakeTwenty};
+use fake_twenty::{FakeConfig, FakeTwenty, TwentyProfile};
 use serde_json::Value;
 
 pub const CLI: &str = env!("CARGO_BIN_EXE_repxp-cli");
@@ -17,14 +17,37 @@ pub struct Twenty {
     _rt: tokio::runtime::Runtime,
 }
 
-/// The fake Twenty of the profile `FAKE_TWENTY_VERSION` names (`legacy` or `newest`, default
+/// The fake Twenty of the profile `FAKE_TWENTY_VERSION` names (`2025-06` or `newest`, default
 /// newest): `make test` runs these tests against both.
 pub fn twenty() -> Twenty {
-    let profile = std::env::var("FAKE_TWENTY_VERSION")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_default();
-    twenty_with(FakeConfig::for_profile(profile))
+    twenty_with(FakeConfig::for_profile(profile_from_env()))
+}
+
+/// `FAKE_TWENTY_VERSION`, or the newest profile when unset; a value that names no profile
+/// stops the test rather than quietly testing another Twenty.
+pub fn profile_from_env() -> TwentyProfile {
+    match std::env::var("FAKE_TWENTY_VERSION") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("FAKE_TWENTY_VERSION={v} names no fake-twenty profile")),
+        Err(_) => TwentyProfile::default(),
+    }
+}
+
+/// Where a laptop finds Twenty.
+pub trait Endpoint {
+    fn url(&self) -> String;
+    fn api_key(&self) -> String;
+}
+
+impl Endpoint for Twenty {
+    fn url(&self) -> String {
+        self.fake.url()
+    }
+
+    fn api_key(&self) -> String {
+        self.fake.api_key()
+    }
 }
 
 pub fn twenty_with(cfg: FakeConfig) -> Twenty {
@@ -49,15 +72,15 @@ pub struct Laptop {
 }
 
 impl Laptop {
-    pub fn new(t: &Twenty, email: &str) -> Laptop {
+    pub fn new(t: &impl Endpoint, email: &str) -> Laptop {
         let root = tempfile::tempdir().expect("tempdir");
         let data = root.path().join("data");
         let state = root.path().join("state");
         Laptop {
             data,
             state,
-            url: t.fake.url(),
-            key: t.fake.api_key(),
+            url: t.url(),
+            key: t.api_key(),
             email: email.into(),
             _root: root,
         }
@@ -70,7 +93,7 @@ impl Laptop {
     }
 
     /// Another laptop (its own state directory) that will hold a copy of this one's data.
-    pub fn sibling(&self, t: &Twenty) -> Laptop {
+    pub fn sibling(&self, t: &impl Endpoint) -> Laptop {
         Laptop::new(t, &self.email)
     }
 

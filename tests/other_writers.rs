@@ -1,40 +1,42 @@
 //! Twenty stays the single source of truth when RepXP is not its only writer (issue 10): the
 //! academy and admins change the rep's record, laptops are restored from backups and copied, an
 //! email changes case or owner, a field holds what RepXP cannot read, a record goes to the trash,
-//! Twenty refuses an event. Each case runs real `repxp-cli` processes on a real SQLite file
-//! against the fake Twenty over loopback, with its own per-user state directory (a "laptop").
+//! Twenty refuses an event. Each case runs real `repxp-cli` processes on a real SQLite file, with
+//! its own per-user state directory (a "laptop"), against the fake Twenty over loopback
+//! (`cargo test`) or the real Twenty of `make test-twenty` (tests/support/server.rs): the other
+//! writers then write through Twenty's own API.
 
-mod laptops;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use fake_twenty::{Fault, FaultKind};
-use laptops::*;
 use serde_json::json;
+use support::laptops::*;
+use support::server::*;
 
 const ANA: &str = "ana@acme.test";
 
 #[test]
 fn the_academys_list_change_is_merged_not_overwritten() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
-    let id = record_id(&t, ANA);
+    let id = t.record_id(&ana);
     // The academy: an exam passed for no points, a boss marked by an admin. Lists only.
-    t.fake
-        .patch_record(
+    t.patch_record(
             &id,
             json!({"passedExams": "{\"cold-calls-101\":{\"score\":88}}", "defeatedBosses": "[\"academy-final\"]"}),
-        )
-        .expect("academy writes");
+        );
     l.award(5);
     l.ok(&["boss", "gatekeeper"]);
-    let before = t.fake.stats().total;
+    let before = t.requests();
     l.ok(&["sync"]);
-    let spent = t.fake.stats().total - before;
-    let rec = only(&t, ANA);
+    let spent = t.requests() - before;
+    let rec = t.only(&ana);
     assert_eq!(rec["totalXp"], 15);
     assert_eq!(
         list(&rec, "defeatedBosses"),
@@ -55,22 +57,21 @@ fn the_academys_list_change_is_merged_not_overwritten() {
 
 #[test]
 fn a_writer_that_changes_only_a_metric_or_the_level_is_respected() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(1_240); // level 7 on RepXP's curve
     l.ok(&["metric", "talk_ratio", "0.5"]);
     l.ok(&["sync"]);
-    let id = record_id(&t, ANA);
+    let id = t.record_id(&ana);
     // An admin corrects a metric; the academy's own curve says level 9.
-    t.fake
-        .patch_record(
-            &id,
-            json!({"efficiencyMetrics": "{\"talk_ratio\":0.3}", "level": 9}),
-        )
-        .expect("admin writes");
+    t.patch_record(
+        &id,
+        json!({"efficiencyMetrics": "{\"talk_ratio\":0.3}", "level": 9}),
+    );
     l.award(10);
     l.ok(&["sync"]);
-    let rec = only(&t, ANA);
+    let rec = t.only(&ana);
     assert_eq!(rec["totalXp"], 1_250);
     assert_eq!(rec["level"], 9, "a level set elsewhere is never lowered");
     assert_eq!(
@@ -84,24 +85,22 @@ fn a_writer_that_changes_only_a_metric_or_the_level_is_respected() {
     // A value measured here after that is newer: it overwrites on the next push.
     l.ok(&["metric", "talk_ratio", "0.45"]);
     l.ok(&["sync"]);
-    assert_eq!(
-        list(&only(&t, ANA), "efficiencyMetrics")["talk_ratio"],
-        0.45
-    );
+    assert_eq!(list(&t.only(&ana), "efficiencyMetrics")["talk_ratio"], 0.45);
 }
 
 #[test]
 fn a_data_dir_restored_from_a_backup_never_counts_twice_nor_drops_new_xp() {
     for in_place in [false, true] {
-        let t = twenty();
-        let l = Laptop::new(&t, ANA);
+        let t = server();
+        let ana = t.rep(ANA);
+        let l = Laptop::new(&t, &ana);
         l.award(10);
         l.ok(&["sync"]);
         l.award(20);
         let backup = l.state.parent().expect("root").join("backup");
         l.backup(&backup);
         l.ok(&["sync"]);
-        assert_eq!(xp_of(&t, ANA), 30);
+        assert_eq!(t.xp_of(&ana), 30);
         if in_place {
             // `cp backup/* data/`: the same files, older content.
             write_in_place(&l.data, &std::fs::read(backup.join(DB)).expect("read"));
@@ -111,7 +110,7 @@ fn a_data_dir_restored_from_a_backup_never_counts_twice_nor_drops_new_xp() {
         }
         l.award(4);
         l.ok(&["sync"]);
-        assert_eq!(xp_of(&t, ANA), 34, "in place: {in_place}");
+        assert_eq!(t.xp_of(&ana), 34, "in place: {in_place}");
         let s = l.status();
         assert_eq!(
             (s["xp"].as_i64(), s["pending"].as_i64()),
@@ -123,8 +122,9 @@ fn a_data_dir_restored_from_a_backup_never_counts_twice_nor_drops_new_xp() {
 
 #[test]
 fn a_data_dir_copied_to_a_second_laptop_counts_every_award_once() {
-    let t = twenty();
-    let a = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let a = Laptop::new(&t, &ana);
     a.award(10);
     a.ok(&["sync"]);
     a.award(20);
@@ -133,7 +133,7 @@ fn a_data_dir_copied_to_a_second_laptop_counts_every_award_once() {
     a.backup(&b.data);
     a.ok(&["sync"]);
     b.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 30, "the shared queued award lands once");
+    assert_eq!(t.xp_of(&ana), 30, "the shared queued award lands once");
     a.award(1);
     a.ok(&["sync"]);
     b.award(2);
@@ -141,36 +141,35 @@ fn a_data_dir_copied_to_a_second_laptop_counts_every_award_once() {
     a.award(3);
     a.ok(&["sync"]);
     b.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 36);
+    assert_eq!(t.xp_of(&ana), 36);
     assert_eq!(a.status()["xp"], 36);
     assert_eq!(b.status()["xp"], 36);
-    let marks = list(&only(&t, ANA), "syncWatermarks");
+    let marks = list(&t.only(&ana), "syncWatermarks");
     assert_eq!(marks.as_object().map(|m| m.len()), Some(2), "{marks}");
 }
 
 #[test]
 fn the_email_is_matched_case_insensitively_and_duplicates_are_named() {
-    let t = twenty();
+    let t = server();
+    let ana = t.rep(ANA);
     // The academy created the record with a capital A.
-    t.fake
-        .insert_record(json!({"repEmail": "Ana@acme.test", "totalXp": 50, "name": "Ana"}));
-    let l = Laptop::new(&t, ANA);
+    t.insert_record(json!({"repEmail": t.rep("Ana@acme.test"), "totalXp": 50, "name": "Ana"}));
+    let l = Laptop::new(&t, &ana);
     l.award(5);
     l.ok(&["sync"]);
-    assert_eq!(live(&t, ANA).len(), 1, "no second record");
-    assert_eq!(xp_of(&t, ANA), 55);
+    assert_eq!(t.live(&ana).len(), 1, "no second record");
+    assert_eq!(t.xp_of(&ana), 55);
 
     // Someone creates a second record for Ana anyway: RepXP keeps to the oldest and says so.
-    t.fake
-        .insert_record(json!({"repEmail": "ANA@ACME.TEST", "totalXp": 7}));
+    t.insert_record(json!({"repEmail": t.rep("ANA@ACME.TEST"), "totalXp": 7}));
     l.award(1);
     l.ok(&["sync"]);
     // The push wrote to the record it knew; the next read (an idle sync) sees the duplicate.
     l.ok(&["sync"]);
-    let recs = live(&t, ANA);
+    let recs = t.live(&ana);
     let oldest = recs
         .iter()
-        .find(|r| r["repEmail"] == "Ana@acme.test")
+        .find(|r| r["repEmail"] == t.rep("Ana@acme.test").as_str())
         .expect("oldest");
     assert_eq!(oldest["totalXp"], 56);
     let s = l.status();
@@ -181,19 +180,19 @@ fn the_email_is_matched_case_insensitively_and_duplicates_are_named() {
     );
     let doctor = l.fails(&["doctor"]);
     assert!(
-        doctor.contains("2 records answer to ana@acme.test"),
+        doctor.contains(&format!("2 records answer to {ana}")),
         "{doctor}"
     );
 }
 
 #[test]
 fn a_changed_email_starts_a_new_identity_and_queued_xp_stays_with_its_earner() {
-    let t = twenty();
-    let mut l = Laptop::new(&t, "a@acme.test");
+    let t = server();
+    let mut l = Laptop::new(&t, &t.rep("a@acme.test"));
     l.award(3);
     l.ok(&["sync"]);
     l.award(4); // earned as a@, still queued when the email changes (a laptop handed over)
-    l.email = "b@acme.test".into();
+    l.email = t.rep("b@acme.test");
     let s = l.status();
     assert_eq!(
         s["xp"], 0,
@@ -201,17 +200,19 @@ fn a_changed_email_starts_a_new_identity_and_queued_xp_stays_with_its_earner() {
     );
     assert_eq!(s["held"], 1);
     assert!(
-        s["attention"].to_string().contains("earned as a@acme.test"),
+        s["attention"]
+            .to_string()
+            .contains(&format!("earned as {}", t.rep("a@acme.test"))),
         "{s}"
     );
     l.award(7);
     l.ok(&["sync"]);
     assert_eq!(
-        xp_of(&t, "a@acme.test"),
+        t.xp_of(&t.rep("a@acme.test")),
         7,
         "a@ gets what a@ earned, nothing more"
     );
-    assert_eq!(xp_of(&t, "b@acme.test"), 7);
+    assert_eq!(t.xp_of(&t.rep("b@acme.test")), 7);
     let s = l.status();
     assert_eq!((s["xp"].as_i64(), s["held"].as_i64()), (Some(7), Some(0)));
 
@@ -220,7 +221,7 @@ fn a_changed_email_starts_a_new_identity_and_queued_xp_stays_with_its_earner() {
     let out = Command::new(CLI)
         .arg("--data-dir")
         .arg(&l.data)
-        .args(["connect", "--url", &l.url, "--email", "c@acme.test"])
+        .args(["connect", "--url", &l.url, "--email", &t.rep("c@acme.test")])
         .env("REPXP_TWENTY_API_KEY", &l.key)
         .env("REPXP_STATE_DIR", &l.state)
         .env_remove("REPXP_TWENTY_URL")
@@ -236,60 +237,57 @@ fn a_changed_email_starts_a_new_identity_and_queued_xp_stays_with_its_earner() {
 
 #[test]
 fn xp_earned_under_a_mistyped_email_waits_until_the_rep_moves_it() {
-    let t = twenty();
-    let mut l = Laptop::new(&t, "anna@acme.test");
+    let t = server();
+    let ana = t.rep(ANA);
+    let mut l = Laptop::new(&t, &t.rep("anna@acme.test"));
     l.award(9); // never synced: the typo has no record in Twenty
-    l.email = ANA.into();
+    l.email = ana.clone();
     l.award(1);
     l.ok(&["sync"]);
     assert!(
-        live(&t, "anna@acme.test").is_empty(),
+        t.live(&t.rep("anna@acme.test")).is_empty(),
         "no record is made up for the typo"
     );
-    assert_eq!(xp_of(&t, ANA), 1);
+    assert_eq!(t.xp_of(&ana), 1);
     assert_eq!(l.status()["held_xp"], 9);
     l.ok(&["retry"]);
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 10);
+    assert_eq!(t.xp_of(&ana), 10);
     assert_eq!(l.status()["held"], 0);
 }
 
 #[test]
 fn an_admin_renaming_the_record_keeps_repxp_off_it_until_the_rep_follows() {
-    let t = twenty();
-    let mut l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let mut l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
-    let id = record_id(&t, ANA);
-    t.fake
-        .patch_record(&id, json!({"repEmail": "ana.smith@acme.test"}))
-        .expect("rename");
+    let id = t.record_id(&ana);
+    let smith = t.rep("ana.smith@acme.test");
+    t.patch_record(&id, json!({"repEmail": smith}));
     l.award(5);
     let err = l.fails(&["sync"]);
-    assert!(
-        err.contains("now has the email ana.smith@acme.test"),
-        "{err}"
-    );
-    assert!(live(&t, ANA).is_empty(), "no new record for the old email");
-    l.email = "ana.smith@acme.test".into();
+    assert!(err.contains(&format!("now has the email {smith}")), "{err}");
+    assert!(t.live(&ana).is_empty(), "no new record for the old email");
+    l.email = smith.clone();
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, "ana.smith@acme.test"), 15);
+    assert_eq!(t.xp_of(&smith), 15);
 }
 
 #[test]
 fn a_field_repxp_cannot_read_is_never_overwritten_and_xp_still_flows() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
-    let id = record_id(&t, ANA);
-    t.fake
-        .patch_record(&id, json!({"defeatedBosses": "gatekeeper, dragon"}))
-        .expect("another tool");
+    let id = t.record_id(&ana);
+    t.patch_record(&id, json!({"defeatedBosses": "gatekeeper, dragon"}));
     l.award(5);
     l.ok(&["boss", "procurement"]);
     l.ok(&["sync"]);
-    let rec = only(&t, ANA);
+    let rec = t.only(&ana);
     assert_eq!(rec["totalXp"], 15, "XP is not held up");
     assert_eq!(
         rec["defeatedBosses"], "gatekeeper, dragon",
@@ -309,15 +307,13 @@ fn a_field_repxp_cannot_read_is_never_overwritten_and_xp_still_flows() {
     // Pulls go on.
     l.ok(&["sync", "--pull"]);
     // The admin repairs the field: the held boss goes out by itself.
-    t.fake
-        .patch_record(
-            &id,
-            json!({"defeatedBosses": "[\"gatekeeper\",\"dragon\"]"}),
-        )
-        .expect("repair");
+    t.patch_record(
+        &id,
+        json!({"defeatedBosses": "[\"gatekeeper\",\"dragon\"]"}),
+    );
     l.ok(&["sync"]);
     l.ok(&["sync"]);
-    let rec = only(&t, ANA);
+    let rec = t.only(&ana);
     assert_eq!(
         list(&rec, "defeatedBosses"),
         json!(["dragon", "gatekeeper", "procurement"])
@@ -327,38 +323,35 @@ fn a_field_repxp_cannot_read_is_never_overwritten_and_xp_still_flows() {
 
 #[test]
 fn an_unreadable_total_stops_xp_but_never_overwrites_it() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
-    let id = record_id(&t, ANA);
-    t.fake
-        .patch_record(&id, json!({"totalXp": 12.5}))
-        .expect("a fractional total");
+    let id = t.record_id(&ana);
+    t.patch_record(&id, json!({"totalXp": 12.5}));
     l.award(5);
     let err = l.fails(&["sync"]);
     assert!(err.contains("totalXp"), "{err}");
-    assert_eq!(only(&t, ANA)["totalXp"], 12.5);
+    assert_eq!(t.only(&ana)["totalXp"], 12.5);
     assert_eq!(l.status()["pending"], 1, "kept here");
-    t.fake
-        .patch_record(&id, json!({"totalXp": 12}))
-        .expect("fixed");
+    t.patch_record(&id, json!({"totalXp": 12}));
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 17);
+    assert_eq!(t.xp_of(&ana), 17);
 }
 
 #[test]
 fn a_record_in_the_trash_is_never_written_and_comes_back_when_restored() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
-    let rec = only(&t, ANA);
+    let rec = t.only(&ana);
     let id = rec["id"].as_str().expect("id").to_string();
-    assert!(t.fake.soft_delete(&id));
+    assert!(t.soft_delete(&id));
     let trashed_before = t
-        .fake
-        .records()
+        .records_of(&ana)
         .into_iter()
         .find(|r| r["id"] == id.as_str())
         .expect("in the trash");
@@ -366,43 +359,43 @@ fn a_record_in_the_trash_is_never_written_and_comes_back_when_restored() {
     let err = l.fails(&["sync"]);
     assert!(err.contains("trash"), "{err}");
     let trashed_after = t
-        .fake
-        .records()
+        .records_of(&ana)
         .into_iter()
         .find(|r| r["id"] == id.as_str())
         .expect("still in the trash");
     assert_eq!(trashed_before, trashed_after, "never written to");
-    assert!(live(&t, ANA).is_empty(), "and no second record beside it");
-    // A laptop that never synced finds the trash too (Twenty's unique email index says so).
-    let fresh = Laptop::new(&t, ANA);
+    assert!(t.live(&ana).is_empty(), "and no second record beside it");
+    // A laptop that never synced finds the trash too (it looks there before it creates).
+    let fresh = Laptop::new(&t, &ana);
     fresh.award(1);
     assert!(fresh.fails(&["sync"]).contains("trash"));
-    assert!(live(&t, ANA).is_empty());
+    assert!(t.live(&ana).is_empty());
     let s = l.status();
     assert_eq!(s["sync"]["last_error_kind"], "record_trashed");
-    assert!(s["sync"]["last_error"]
+    assert!(s["sync"]["next_step"]
         .as_str()
         .unwrap_or("")
-        .contains("ask your Twenty admin to restore it"));
+        .contains("Ask your Twenty admin to restore your record"));
     assert_eq!(s["xp"], 15, "what the rep earned is still shown");
-    assert!(t.fake.restore(&id));
+    assert!(t.restore(&id));
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 15);
+    assert_eq!(t.xp_of(&ana), 15);
 
     // Destroyed for good: RepXP starts a new record with what it still has to send.
-    assert!(t.fake.destroy(&id));
+    assert!(t.destroy(&id));
     l.award(2);
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 2);
+    assert_eq!(t.xp_of(&ana), 2);
 }
 
 #[test]
 fn an_event_twenty_refuses_is_held_with_its_reason_and_never_blocks_what_follows() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
-    t.fake.set_fault(Fault::always(FaultKind::RejectWrites {
+    t.set_fault(Fault::always(FaultKind::RejectWrites {
         contains: "poison".into(),
         status: 400,
         message: "Invalid value 'poison' for field \"defeatedBosses\"".into(),
@@ -412,7 +405,7 @@ fn an_event_twenty_refuses_is_held_with_its_reason_and_never_blocks_what_follows
     l.award(6);
     l.ok(&["boss", "dragon"]);
     l.ok(&["sync"]);
-    let rec = only(&t, ANA);
+    let rec = t.only(&ana);
     assert_eq!(rec["totalXp"], 21);
     assert_eq!(list(&rec, "defeatedBosses"), json!(["dragon"]));
     let q = l.queue();
@@ -430,13 +423,13 @@ fn an_event_twenty_refuses_is_held_with_its_reason_and_never_blocks_what_follows
     // New XP still reaches Twenty; pulls go on.
     l.award(3);
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 24);
+    assert_eq!(t.xp_of(&ana), 24);
     // Once Twenty takes it, the rep sends it again.
-    t.fake.clear_faults();
+    t.clear_faults();
     l.ok(&["retry"]);
     l.ok(&["sync"]);
     assert_eq!(
-        list(&only(&t, ANA), "defeatedBosses"),
+        list(&t.only(&ana), "defeatedBosses"),
         json!(["dragon", "poison"])
     );
     assert_eq!(l.status()["held"], 0);
@@ -444,11 +437,12 @@ fn an_event_twenty_refuses_is_held_with_its_reason_and_never_blocks_what_follows
 
 #[test]
 fn twenty_refusing_every_write_is_one_clear_error_not_a_held_queue() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
-    t.fake.set_fault(Fault::always(FaultKind::RejectWrites {
+    t.set_fault(Fault::always(FaultKind::RejectWrites {
         contains: "syncRevision".into(),
         status: 400,
         message: "record locked by a workflow".into(),
@@ -468,8 +462,9 @@ fn twenty_refusing_every_write_is_one_clear_error_not_a_held_queue() {
 
 #[test]
 fn power_lost_right_after_twenty_applied_a_push_never_double_counts() {
-    let t = twenty();
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
     l.award(10);
     l.ok(&["sync"]);
     l.award(25);
@@ -478,11 +473,11 @@ fn power_lost_right_after_twenty_applied_a_push_never_double_counts() {
     checkpoint(&l.data);
     let before = std::fs::read(l.data.join(DB)).expect("read");
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 35);
+    assert_eq!(t.xp_of(&ana), 35);
     write_in_place(&l.data, &before);
     assert_eq!(l.status()["pending"], 1, "the acknowledgement is gone");
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 35, "its watermark says it landed");
+    assert_eq!(t.xp_of(&ana), 35, "its watermark says it landed");
     let s = l.status();
     assert_eq!(
         (s["xp"].as_i64(), s["pending"].as_i64()),
@@ -495,8 +490,9 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
     // A whole-home copy: the data directory *and* the state directory travel together, so the
     // open-time checks cannot tell. Twenty's watermark can: the clone holds back its queued
     // events for the rep instead of counting them twice.
-    let t = twenty();
-    let a = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let a = Laptop::new(&t, &ana);
     a.award(10);
     a.ok(&["sync"]);
     a.award(20);
@@ -520,7 +516,7 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
         .collect();
     a.award(1);
     a.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 31);
+    assert_eq!(t.xp_of(&ana), 31);
     write_in_place(&b.data, &clone);
     for (p, bytes) in state_clone {
         std::fs::write(p, bytes).expect("clone identity");
@@ -528,7 +524,7 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
     b.award(2);
     b.ok(&["sync"]);
     assert_eq!(
-        xp_of(&t, ANA),
+        t.xp_of(&ana),
         31,
         "nothing that may be counted is sent blindly"
     );
@@ -543,7 +539,7 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
     // What the clone records from now on goes out under its new device id.
     b.award(4);
     b.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 35);
+    assert_eq!(t.xp_of(&ana), 35);
     // The rep checks Twenty (31 = 10 + 20 + 1: the 20 is there, the 2 is not) and decides.
     let q = b.queue();
     let two = q
@@ -555,23 +551,22 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
     b.ok(&["retry", &two]);
     b.ok(&["discard", "--all"]);
     b.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 37);
+    assert_eq!(t.xp_of(&ana), 37);
     assert_eq!(b.status()["held"], 0);
 }
 
 #[test]
 fn a_record_in_the_trash_under_another_case_of_the_email_is_not_duplicated() {
-    let t = twenty();
-    let rec = t
-        .fake
-        .insert_record(json!({"repEmail": "Ana@acme.test", "totalXp": 40}));
-    assert!(t.fake.soft_delete(rec["id"].as_str().expect("id")));
-    let l = Laptop::new(&t, ANA);
+    let t = server();
+    let ana = t.rep(ANA);
+    let rec = t.insert_record(json!({"repEmail": t.rep("Ana@acme.test"), "totalXp": 40}));
+    assert!(t.soft_delete(rec["id"].as_str().expect("id")));
+    let l = Laptop::new(&t, &ana);
     l.award(5);
     let err = l.fails(&["sync"]);
     assert!(err.contains("trash"), "{err}");
-    assert!(live(&t, ANA).is_empty(), "no second record for Ana");
-    assert!(t.fake.restore(rec["id"].as_str().expect("id")));
+    assert!(t.live(&ana).is_empty(), "no second record for Ana");
+    assert!(t.restore(rec["id"].as_str().expect("id")));
     l.ok(&["sync"]);
-    assert_eq!(xp_of(&t, ANA), 45);
+    assert_eq!(t.xp_of(&ana), 45);
 }
