@@ -316,7 +316,8 @@ fn a_field_repxp_cannot_read_is_never_overwritten_and_xp_still_flows() {
     let rec = t.only(&ana);
     assert_eq!(
         list(&rec, "defeatedBosses"),
-        json!(["dragon", "gatekeeper", "procurement"])
+        json!(["gatekeeper", "dragon", "procurement"]),
+        "the admin's list as the admin wrote it, the held boss added after it"
     );
     assert_eq!(l.status()["held"], 0);
 }
@@ -504,6 +505,7 @@ fn a_clone_with_its_identity_holds_back_what_may_be_counted_already() {
         url: a.url.clone(),
         key: a.key.clone(),
         email: a.email.clone(),
+        timeout_ms: a.timeout_ms,
     };
     // Same paths and files as `a` (a disk image keeps inodes): simulate by syncing `a`'s line
     // first, then rolling the files back to the clone's content.
@@ -569,4 +571,188 @@ fn a_record_in_the_trash_under_another_case_of_the_email_is_not_duplicated() {
     assert!(t.restore(rec["id"].as_str().expect("id")));
     l.ok(&["sync"]);
     assert_eq!(t.xp_of(&ana), 45);
+}
+
+#[test]
+fn the_academys_item_data_and_shapes_are_kept_when_repxp_adds_its_own() {
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
+    l.award(10);
+    l.ok(&["sync"]);
+    let id = t.record_id(&ana);
+    // The academy keeps lists of items with data of its own.
+    t.patch_record(
+        &id,
+        json!({
+            "passedExams": "[{\"examId\":\"cold-calls-101\",\"score\":88,\"passedAt\":\"2026-01-05T10:00:00Z\"}]",
+            "defeatedBosses": "[{\"id\":\"academy-final\",\"defeatedAt\":\"2026-01-05T10:00:00Z\"}]",
+        }),
+    );
+    l.ok(&["exam", "objections", "--score", "75"]);
+    l.ok(&["exam", "cold-calls-101", "--score", "92"]);
+    l.ok(&["boss", "gatekeeper"]);
+    l.award(5);
+    l.ok(&["sync"]);
+    let rec = t.only(&ana);
+    assert_eq!(rec["totalXp"], 15);
+    assert_eq!(
+        list(&rec, "defeatedBosses"),
+        json!([
+            {"id": "academy-final", "defeatedAt": "2026-01-05T10:00:00Z"},
+            {"id": "gatekeeper"}
+        ]),
+        "the academy's items untouched, RepXP's added in their shape"
+    );
+    assert_eq!(
+        list(&rec, "passedExams"),
+        json!([
+            {"examId": "cold-calls-101", "score": 92, "passedAt": "2026-01-05T10:00:00Z"},
+            {"examId": "objections", "score": 75}
+        ]),
+        "a better score replaces the score in place; the item keeps its date"
+    );
+    let s = l.status();
+    assert_eq!(
+        s["passed_exams"]["cold-calls-101"]["score"].as_f64(),
+        Some(92.0)
+    );
+    assert_eq!(s["defeated_bosses"], json!(["academy-final", "gatekeeper"]));
+    assert_eq!(s["pending"], 0);
+}
+
+#[test]
+fn a_record_the_academy_made_with_a_padded_email_is_the_reps() {
+    let t = server();
+    let ana = t.rep(ANA);
+    // A CSV import kept a trailing space.
+    t.insert_record(json!({"repEmail": format!("{ana} "), "totalXp": 50}));
+    let l = Laptop::new(&t, &ana);
+    l.award(5);
+    l.ok(&["sync"]);
+    let recs = t.live(&ana);
+    assert_eq!(recs.len(), 1, "no second record: {recs:?}");
+    assert_eq!(recs[0]["totalXp"], 55);
+    assert_eq!(l.status()["xp"], 55);
+    let doctor = l.fails(&["doctor"]);
+    assert!(doctor.contains("with spaces around it"), "{doctor}");
+}
+
+#[test]
+fn an_admin_restoring_the_record_from_an_export_wins_and_the_next_push_builds_on_it() {
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
+    for xp in [10, 5, 5] {
+        l.award(xp);
+        l.ok(&["sync"]);
+    }
+    assert_eq!(l.status()["xp"], 20);
+    let id = t.record_id(&ana);
+    // The export was taken when the record said 100 XP, at an earlier revision.
+    t.patch_record(&id, json!({"totalXp": 100, "syncRevision": 1}));
+    l.ok(&["sync"]);
+    assert_eq!(l.status()["xp"], 100, "Twenty's state wins");
+    l.award(5);
+    l.ok(&["sync"]);
+    assert_eq!(t.xp_of(&ana), 105);
+    assert_eq!(l.status()["xp"], 105);
+}
+
+#[test]
+fn an_admins_level_stands_until_xp_levels_the_rep_up_the_curve() {
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
+    l.award(1_240); // level 7 on RepXP's curve
+    l.ok(&["sync"]);
+    let id = t.record_id(&ana);
+    t.patch_record(&id, json!({"level": 3}));
+    l.award(10);
+    l.ok(&["sync"]);
+    assert_eq!(t.only(&ana)["level"], 3, "the admin's level stands");
+    let s = l.status();
+    assert_eq!(
+        (s["level"].as_i64(), s["next_level"].as_i64()),
+        (Some(3), Some(8))
+    );
+    // 1,400 XP is level 8 of the curve: it takes over.
+    l.award(150);
+    l.ok(&["sync"]);
+    assert_eq!(t.only(&ana)["level"], 8);
+    assert_eq!(l.status()["level"], 8);
+}
+
+#[test]
+fn a_laptop_clock_days_ahead_never_writes_an_activity_in_twentys_future() {
+    let t = server();
+    let ana = t.rep(ANA);
+    let l = Laptop::new(&t, &ana);
+    l.award(10);
+    l.ok(&["sync"]);
+    // An award stamped by a clock that runs a year ahead.
+    l.ok(&["award", "5", "--at", "2031-06-01T09:00:00Z"]);
+    l.ok(&["sync"]);
+    let rec = t.only(&ana);
+    let written = chrono::DateTime::parse_from_rfc3339(
+        rec["lastActivityDate"].as_str().expect("lastActivityDate"),
+    )
+    .expect("a time");
+    let latest = chrono::Utc::now() + chrono::TimeDelta::minutes(2);
+    assert!(
+        written < latest,
+        "{written} is Twenty's now plus a minute at most"
+    );
+    assert_eq!(rec["totalXp"], 15);
+}
+
+#[test]
+fn an_older_duplicate_never_takes_xp_a_lost_reply_already_landed() {
+    let t = server();
+    let ana = t.rep(ANA);
+    // An old record of the rep's, under another address for now.
+    let old = t.insert_record(json!({"repEmail": t.rep("ana.old@acme.test"), "totalXp": 15}));
+    let old_id = old["id"].as_str().expect("id").to_string();
+    let l = Laptop::new(&t, &ana);
+    l.award(25);
+    l.ok(&["sync"]);
+    let first = t.record_id(&ana);
+    // A push whose reply is lost after Twenty applied it...
+    t.set_fault(Fault::times(FaultKind::ApplyThenDrop, 1).on_writes());
+    l.award(10);
+    l.fails(&["sync"]);
+    assert_eq!(t.xp_of(&ana), 35, "applied");
+    // ...then an admin gives the old record the rep's email (another case): it is the oldest.
+    t.patch_record(&old_id, json!({"repEmail": t.rep("Ana@acme.test")}));
+    l.ok(&["sync"]);
+    let recs = t.live(&ana);
+    let xp = |id: &str| {
+        recs.iter()
+            .find(|r| r["id"] == id)
+            .and_then(|r| r["totalXp"].as_i64())
+    };
+    assert_eq!(
+        (xp(&first), xp(&old_id)),
+        (Some(35), Some(15)),
+        "the lost reply's 10 XP landed once, on the record it was sent to"
+    );
+    let s = l.status();
+    assert_eq!(
+        (s["xp"].as_i64(), s["pending"].as_i64()),
+        (Some(15), Some(0))
+    );
+    let notes = s["attention"].to_string();
+    assert!(
+        notes.contains("2 records") && notes.contains(&format!("{first} holds 35 XP")),
+        "{notes}"
+    );
+    let doctor = l.fails(&["doctor"]);
+    assert!(doctor.contains(&format!("{first} (35 XP)")), "{doctor}");
+    // From now on the oldest gets what the rep earns.
+    l.award(5);
+    l.ok(&["sync"]);
+    let recs = t.live(&ana);
+    let total: i64 = recs.iter().filter_map(|r| r["totalXp"].as_i64()).sum();
+    assert_eq!(total, 55, "15 + 25 + 10 + 5: every award counted once");
+    assert_eq!(l.status()["xp"], 20);
 }

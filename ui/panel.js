@@ -378,7 +378,7 @@ function render(o) {
   const pct = Math.round((into / span) * 100);
   $("bar-fill").style.width = `${pct}%`;
   $("bar").setAttribute("aria-valuenow", String(pct));
-  $("to-next").textContent = `${fmt.format(p.next_level_xp - p.xp)} XP to level ${p.level + 1}`;
+  $("to-next").textContent = `${fmt.format(p.next_level_xp - p.xp)} XP to level ${p.next_level}`;
 
   const state = $("state");
   state.dataset.tray = o.configured ? o.tray : "offline";

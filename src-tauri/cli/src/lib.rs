@@ -250,7 +250,7 @@ fn status(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError
         thousands(p.xp),
         p.level.level,
         thousands(p.level.next_level_xp - p.xp),
-        p.level.level + 1
+        p.level.next_level
     )?;
     writeln!(
         out,

@@ -439,16 +439,29 @@ fn record_checks(
                 rec.remote_id.as_deref().unwrap_or("?")
             ))?;
             if found.len() > 1 {
-                let others: Vec<&str> = found[1..]
+                let others: Vec<String> = found[1..]
                     .iter()
-                    .filter_map(|r| r.remote_id.as_deref())
+                    .map(|r| {
+                        format!(
+                            "{} ({} XP)",
+                            r.remote_id.as_deref().unwrap_or("?"),
+                            thousands(r.total_xp)
+                        )
+                    })
                     .collect();
                 c.fail(&format!(
-                    "{} records answer to {} (emails compare case-insensitively); RepXP uses the oldest. Merge {} into it in Twenty",
+                    "{} records answer to {} (emails compare trimmed and case-insensitively); RepXP uses the oldest and counts only its XP. Merge {} into it in Twenty",
                     found.len(),
                     email,
                     others.join(", ")
                 ))?;
+            }
+            for padded in found.iter().filter_map(|r| r.rep_email.as_deref()) {
+                if padded.trim() != padded {
+                    c.fail(&format!(
+                        "a record's email is {padded:?}, with spaces around it: RepXP matches it, other tools may not; fix it in Twenty"
+                    ))?;
+                }
             }
             for (field, why) in &rec.unreadable {
                 c.fail(&format!(

@@ -39,20 +39,38 @@ pub struct LevelProgress {
     pub level_start_xp: i64,
     /// XP at which the next level begins.
     pub next_level_xp: i64,
+    /// The level reached at `next_level_xp` (`level + 1`, unless an admin set a level below
+    /// this curve: then the curve's next one, where it takes over again).
+    pub next_level: u32,
 }
 
 pub fn progress(xp: i64) -> LevelProgress {
-    progress_at_least(xp, 1)
+    progress_standing(None, 0, xp)
 }
 
-/// Like [`progress`], but never below `floor`: a level another writer (the academy, an admin) set
-/// in Twenty stands until this curve passes it. Levels only ever go up (docs/ARCHITECTURE.md).
-pub fn progress_at_least(xp: i64, floor: u32) -> LevelProgress {
-    let level = level_for(xp).max(floor);
+/// The level that stands (docs/ARCHITECTURE.md, merge table): Twenty's when it holds one (an
+/// admin's correction, the academy's own curve: Twenty wins for scalars), until XP takes the
+/// rep up this curve past where Twenty's own XP had them; then the higher of the two. Without
+/// one, this curve's. `twenty_xp` is Twenty's total, `xp` the total with what waits here.
+pub fn standing(twenty: Option<u32>, twenty_xp: i64, xp: i64) -> u32 {
+    let curve = level_for(xp);
+    match twenty {
+        None => curve,
+        Some(t) if curve > level_for(twenty_xp) => t.max(curve),
+        Some(t) => t,
+    }
+}
+
+/// [`standing`], with the bounds a progress bar needs.
+pub fn progress_standing(twenty: Option<u32>, twenty_xp: i64, xp: i64) -> LevelProgress {
+    let level = standing(twenty, twenty_xp, xp);
+    let curve = level_for(xp);
+    let next_level = if level < curve { curve + 1 } else { level + 1 };
     LevelProgress {
         level,
         level_start_xp: threshold(level),
-        next_level_xp: threshold(level + 1),
+        next_level_xp: threshold(next_level),
+        next_level,
     }
 }
 
@@ -60,6 +78,19 @@ pub fn progress_at_least(xp: i64, floor: u32) -> LevelProgress {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_admins_lower_level_stands_until_xp_levels_the_rep_up() {
+        // 1,240 XP is level 7 on the curve; the admin set 3.
+        assert_eq!(standing(Some(3), 1_240, 1_250), 3);
+        let p = progress_standing(Some(3), 1_240, 1_250);
+        assert_eq!((p.next_level, p.next_level_xp), (8, threshold(8)));
+        // The rep reaches level 8 of the curve: the curve takes over.
+        assert_eq!(standing(Some(3), 1_240, 1_400), 8);
+        // A higher level from another curve is never lowered.
+        assert_eq!(standing(Some(9), 1_240, 1_400), 9);
+        assert_eq!(standing(None, 0, 1_240), 7);
+    }
 
     #[test]
     fn known_points_of_the_curve() {
@@ -80,10 +111,18 @@ mod tests {
         }
 
         #[test]
-        fn a_floor_only_ever_raises_the_level(xp in 0i64..1_000_000, floor in 0u32..40) {
-            let p = progress_at_least(xp, floor);
-            prop_assert_eq!(p.level, level_for(xp).max(floor));
-            prop_assert!(p.level_start_xp < p.next_level_xp);
+        fn twentys_level_stands_until_the_curve_moves_past_it(
+            twenty_xp in 0i64..1_000_000, gained in 0i64..10_000, set in 1u32..40,
+        ) {
+            let xp = twenty_xp + gained;
+            let p = progress_standing(Some(set), twenty_xp, xp);
+            if level_for(xp) == level_for(twenty_xp) {
+                prop_assert_eq!(p.level, set, "nothing crossed: Twenty's level stands");
+            } else {
+                prop_assert_eq!(p.level, set.max(level_for(xp)));
+            }
+            prop_assert!(p.next_level > p.level && p.next_level_xp > xp);
+            prop_assert_eq!(progress_standing(None, twenty_xp, xp).level, level_for(xp));
         }
 
         #[test]

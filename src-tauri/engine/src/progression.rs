@@ -214,7 +214,7 @@ pub(crate) fn overlay(snap: &Snapshot, local: &Unpushed, held: &Held) -> Progres
     };
     Progression {
         xp,
-        level: level::progress_at_least(xp, snap.level_floor()),
+        level: level::progress_standing(snap.twenty_level(), snap.total_xp, xp),
         defeated_bosses: bosses,
         passed_exams: exams,
         efficiency_metrics: metrics,

@@ -25,6 +25,9 @@ pub enum Setting {
     HandoverTo,
     /// Whether the panel shows the team view (read from Twenty only while shown); default yes.
     ShowTeam,
+    /// Twenty's clock minus this computer's, in ms, as Twenty's last answer said (its `Date`
+    /// header): the next run caps `lastActivityDate` by it before it has heard from Twenty.
+    ServerClockOffsetMs,
 }
 
 impl Setting {
@@ -39,6 +42,7 @@ impl Setting {
             Setting::KeyStoredAt => "key_stored_at",
             Setting::HandoverTo => "handover_to",
             Setting::ShowTeam => "show_team",
+            Setting::ServerClockOffsetMs => "server_clock_offset_ms",
         }
     }
 }

@@ -110,6 +110,16 @@ pub struct Snapshot {
     /// oldest; `status` and `doctor` ask for a merge.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub duplicates: Vec<String>,
+    /// What each of [`Snapshot::duplicates`] holds (id -> totalXp): named to the rep, never added
+    /// to their total.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub duplicate_xp: BTreeMap<String, i64>,
+    /// The list fields as Twenty stored them (`defeatedBosses`, `passedExams`,
+    /// `efficiencyMetrics`: TEXT or RAW_JSON, in whatever shape their writers chose), so RepXP
+    /// adds to them without reshaping them (`twenty/list_fields.rs`). `None`: a snapshot saved
+    /// before RepXP kept them; a write then reads the record first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 impl Snapshot {
@@ -117,11 +127,12 @@ impl Snapshot {
         !self.unreadable.contains_key(field)
     }
 
-    /// Twenty's level as a floor for the shown level (0 when absent or unreadable).
-    pub fn level_floor(&self) -> u32 {
+    /// Twenty's level, if it holds a readable one (another writer may use another curve, an
+    /// admin may correct it): see `level::standing`.
+    pub fn twenty_level(&self) -> Option<u32> {
         self.level
             .filter(|_| self.is_readable("level"))
-            .map_or(0, |l| l.clamp(0, i64::from(u32::MAX)) as u32)
+            .map(|l| l.clamp(0, i64::from(u32::MAX)) as u32)
     }
 }
 
@@ -188,16 +199,19 @@ fn same_identity(stored: Option<&str>, wanted: Option<&str>) -> bool {
 /// Whether `new` may replace `old`: another process may save an older read after we saved a newer
 /// one, and the snapshot must never go back in time (the view would briefly lose acknowledged
 /// XP). A different record (deleted and recreated, or another identity) always replaces.
+///
+/// Twenty stamps `updatedAt` on every write, by anyone: the read stamped later is the newer,
+/// whatever `syncRevision` says. An admin who restores the record from an export takes
+/// `syncRevision` back, and Twenty's state wins. Only when the stamps are equal (or unreadable)
+/// does the revision decide.
 fn supersedes(new: &Snapshot, old: &Snapshot) -> bool {
     if new.remote_id != old.remote_id {
         return true;
     }
-    match new.sync_revision.cmp(&old.sync_revision) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        // Same RepXP revision: a later updatedAt means another tool wrote (Twenty's ISO strings
-        // in UTC with milliseconds compare correctly as text).
-        std::cmp::Ordering::Equal => new.updated_at >= old.updated_at,
+    let stamp = |s: &Snapshot| s.updated_at.as_deref().and_then(|t| timefmt::parse(t).ok());
+    match (stamp(new), stamp(old)) {
+        (Some(n), Some(o)) if n != o => n > o,
+        _ => new.sync_revision >= old.sync_revision,
     }
 }
 

@@ -280,10 +280,18 @@ impl Store {
             out.push(Attention {
                 kind: "duplicates",
                 message: format!(
-                    "{} records in Twenty answer to your email; RepXP uses the oldest ({}). Ask your Twenty admin to merge {} into it",
+                    "{} records in Twenty answer to your email; RepXP uses the oldest ({}, {} XP), and your total is its. {}: ask your Twenty admin to merge them",
                     snap.duplicates.len() + 1,
                     snap.remote_id.as_deref().unwrap_or("?"),
-                    snap.duplicates.join(", ")
+                    crate::display::thousands(snap.total_xp),
+                    snap.duplicates
+                        .iter()
+                        .map(|id| match snap.duplicate_xp.get(id) {
+                            Some(xp) => format!("{id} holds {} XP", crate::display::thousands(*xp)),
+                            None => format!("{id} is another"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 cli_hint: None,
             });

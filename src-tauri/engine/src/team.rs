@@ -109,12 +109,12 @@ pub fn rank(records: &[Snapshot], me: &str, before: &BTreeMap<String, i64>) -> V
         .into_iter()
         .map(|(email, xp, rank)| {
             let (name, stored_level) = names.get(&email).cloned().unwrap_or_default();
-            let floor = stored_level.map_or(0, |l| l.clamp(0, i64::from(u32::MAX)) as u32);
+            let stood = stored_level.map(|l| l.clamp(0, i64::from(u32::MAX)) as u32);
             TeamMember {
                 rank,
                 name,
                 xp,
-                level: level::progress_at_least(xp, floor).level,
+                level: level::standing(stood, xp, xp),
                 xp_change: before.get(&email).map(|b| xp.saturating_sub(*b)),
                 rank_change: then.get(&email).map(|t| i64::from(*t) - i64::from(rank)),
                 me: email == me,

@@ -1,9 +1,10 @@
 //! The pure half of a push: what Twenty's watermark says about a push, and the record to write.
 //! No I/O here, so the laws are tested exhaustively with proptest.
 
+use crate::level::standing;
 use crate::outbox::Push;
 use crate::snapshot::{later_time, merge_exams, Snapshot, Watermark};
-use crate::twenty::progression_json::level_to_write;
+use crate::timefmt::{format, parse, Timestamp};
 
 /// What Twenty's watermark for the push's device says about the push.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +67,18 @@ pub fn settle(watermark: Option<&Watermark>, push: &Push, local: &Local) -> Sett
 /// values, last activity the later one, the level never lowered, the device's watermark moved
 /// to the push's last event and the revision bumped. Fields RepXP cannot read stay as they are
 /// (the caller holds back the events meant for them).
-pub fn apply(base: &Snapshot, push: &Push) -> Snapshot {
+/// `activity_cap`: the latest `lastActivityDate` RepXP may write, Twenty's clock plus a minute
+/// (`None` when RepXP has not heard Twenty's clock): a laptop whose clock runs ahead never
+/// writes an activity in Twenty's future, which would then never move back.
+pub fn apply(base: &Snapshot, push: &Push, activity_cap: Option<Timestamp>) -> Snapshot {
     let mut next = base.clone();
     let readable = |f: &str| base.is_readable(f);
     if readable("totalXp") && push.xp_delta != 0 {
         next.total_xp = base.total_xp.saturating_add(push.xp_delta);
         if readable("level") {
-            next.level = Some(level_to_write(base.level, next.total_xp));
+            // Written only when it moves: an admin's level stands (level::standing).
+            let level = standing(base.twenty_level(), base.total_xp, next.total_xp);
+            next.level = Some(i64::from(level));
         }
     }
     if readable("defeatedBosses") {
@@ -86,10 +92,14 @@ pub fn apply(base: &Snapshot, push: &Push) -> Snapshot {
             .extend(push.metrics.iter().map(|(k, v)| (k.clone(), *v)));
     }
     if readable("lastActivityDate") {
-        next.last_activity_date = later_time(
-            base.last_activity_date.as_deref(),
-            push.last_activity.as_deref(),
-        );
+        let pushed = push
+            .last_activity
+            .as_deref()
+            .map(|t| match (parse(t), activity_cap) {
+                (Ok(at), Some(cap)) if at > cap => format(cap),
+                _ => t.to_string(),
+            });
+        next.last_activity_date = later_time(base.last_activity_date.as_deref(), pushed.as_deref());
     }
     next.sync_watermarks.insert(
         push.device_id().to_string(),
@@ -207,7 +217,7 @@ mod tests {
         };
         base.defeated_bosses.insert("gatekeeper".into());
         base.sync_watermarks.insert("dev-b".into(), wm(9, "b9"));
-        let next = apply(&base, &push(1, 3, 25, &["gatekeeper", "procurement"]));
+        let next = apply(&base, &push(1, 3, 25, &["gatekeeper", "procurement"]), None);
         assert_eq!(next.total_xp, 125);
         assert_eq!(next.level, Some(9), "another writer's level stands");
         assert_eq!(next.sync_revision, 5);
@@ -224,7 +234,7 @@ mod tests {
         };
         base.unreadable
             .insert("defeatedBosses".into(), "not JSON".into());
-        let next = apply(&base, &push(1, 1, 5, &["dragon"]));
+        let next = apply(&base, &push(1, 1, 5, &["dragon"]), None);
         assert_eq!(next.total_xp, 15);
         assert!(next.defeated_bosses.is_empty());
     }
@@ -258,8 +268,8 @@ mod tests {
         #[test]
         fn pushes_from_two_devices_commute(a in arb_push("dev-a"), b in arb_push("dev-b"), base_xp in 0i64..1000) {
             let base = Snapshot { total_xp: base_xp, ..Snapshot::default() };
-            let ab = apply(&apply(&base, &a), &b);
-            let ba = apply(&apply(&base, &b), &a);
+            let ab = apply(&apply(&base, &a, None), &b, None);
+            let ba = apply(&apply(&base, &b, None), &a, None);
             prop_assert_eq!(ab.total_xp, base_xp + a.xp_delta + b.xp_delta);
             prop_assert_eq!(ab.total_xp, ba.total_xp);
             prop_assert_eq!(&ab.defeated_bosses, &ba.defeated_bosses);
@@ -271,7 +281,7 @@ mod tests {
         #[test]
         fn replay_after_landing_never_writes_again(a in arb_push("dev-a"), base_xp in 0i64..1000) {
             let base = Snapshot { total_xp: base_xp, ..Snapshot::default() };
-            let landed = apply(&base, &a);
+            let landed = apply(&base, &a, None);
             let ev = a.last_event.clone();
             let here = local(true, a.last_seq, Some(&ev));
             prop_assert_eq!(

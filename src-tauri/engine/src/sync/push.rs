@@ -14,8 +14,9 @@ use crate::lineage::Claim;
 use crate::outbox::{ParkedKind, Push};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+use crate::timefmt::Timestamp;
 use crate::twenty::progression_json::update_fields;
-use crate::twenty::TwentyError;
+use crate::twenty::{TwentyClient, TwentyError};
 
 /// How often a write may lose the compare-and-set to another writer before we give up for now.
 const MAX_CAS_ROUNDS: u32 = 6;
@@ -28,8 +29,11 @@ pub(super) async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
         None => Snapshot::default(),
     };
     // The stored snapshot is our expectation of Twenty's record: writing against it directly
-    // saves a read; if anything changed since, the compare-and-set says so and we read then.
-    let mut base: Option<Snapshot> = stored.remote_id.is_some().then_some(stored);
+    // saves a read; if anything changed since, the compare-and-set says so and we read then. A
+    // snapshot saved before RepXP kept the lists as stored cannot add to them in their own
+    // shape: read first.
+    let mut base: Option<Snapshot> =
+        (stored.remote_id.is_some() && stored.raw.is_some()).then_some(stored);
     // Whether `base` was read (or written) in this sync; a verdict that needs an admin, or holds
     // events back, is never drawn from an older copy.
     let mut base_fresh = false;
@@ -63,6 +67,12 @@ pub(super) async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
                     return Ok(());
                 }
                 base_fresh = true;
+                if read.is_some() {
+                    // Reading may have settled events (a record RepXP moved away from held
+                    // them): take the queue again before pushing any of it.
+                    base = read;
+                    continue;
+                }
                 read
             }
         };
@@ -89,7 +99,7 @@ pub(super) async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
                         through = m,
                         "already on Twenty (a reply was lost, or a copy sent it)"
                     );
-                    acknowledge(ctx, &push, m, cur, false)?;
+                    acknowledge(ctx, &push, m, Some(cur), false)?;
                     base = current;
                     continue;
                 }
@@ -105,7 +115,7 @@ pub(super) async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
             }
         }
         let template = current.clone().unwrap_or_default();
-        let next = apply(&template, &push);
+        let next = apply(&template, &push, activity_cap(ctx.client));
         ctx.store.record_claim(&Claim {
             device: push.device_id().to_string(),
             seq: push.last_seq,
@@ -134,7 +144,8 @@ pub(super) async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
                 // A write answers with the record, not with what else answers to the email:
                 // what the last read knew about duplicates stands until the next read.
                 rec.duplicates = template.duplicates.clone();
-                acknowledge(ctx, &push, push.last_seq, &rec, true)?;
+                rec.duplicate_xp = template.duplicate_xp.clone();
+                acknowledge(ctx, &push, push.last_seq, Some(&rec), true)?;
                 base = Some(rec);
                 base_fresh = true;
                 max_events = None;
@@ -263,11 +274,14 @@ pub(super) fn is_refusal(e: &TwentyError) -> bool {
         if matches!(status, 400 | 409 | 413 | 422) && !detail.contains("duplicate"))
 }
 
+/// `push`'s events up to `through` are on Twenty: they leave the queue, and `rec` (the record
+/// that holds them, when it is the rep's own: `None` for one RepXP is moving away from) becomes
+/// the snapshot in the same transaction.
 pub(super) fn acknowledge(
     ctx: &mut Ctx<'_>,
     push: &Push,
     through: i64,
-    rec: &Snapshot,
+    rec: Option<&Snapshot>,
     wrote: bool,
 ) -> Result<(), SyncError> {
     let slot = ctx.snapshot_slot();
@@ -275,7 +289,7 @@ pub(super) fn acknowledge(
         &push.segment,
         through,
         &ctx.owner,
-        slot.as_deref().map(|s| (rec, s)),
+        slot.as_deref().zip(rec).map(|(s, r)| (r, s)),
     )?;
     if !wrote {
         if let Some(event) = ctx.store.event_at(through)? {
@@ -294,4 +308,29 @@ pub(super) fn acknowledge(
     ctx.report.fresh = true;
     tracing::info!(through, events = n, wrote, "acknowledged");
     Ok(())
+}
+
+/// Acknowledges the pending events `rec`'s watermark says it already holds (a reply lost on its
+/// way, or a copy of this database that sent them), oldest first. `as_snapshot`: `rec` is the
+/// rep's record and becomes the snapshot; else it is one RepXP is moving away from.
+pub(super) fn settle_pending(
+    ctx: &mut Ctx<'_>,
+    rec: &Snapshot,
+    as_snapshot: bool,
+) -> Result<(), SyncError> {
+    while let Some(push) = ctx.store.next_push(&ctx.owner, None)? {
+        let local = local_view(ctx.store, &push, rec)?;
+        match settle(rec.sync_watermarks.get(push.device_id()), &push, &local) {
+            Settled::Through(m) => acknowledge(ctx, &push, m, as_snapshot.then_some(rec), false)?,
+            Settled::Nothing | Settled::Diverged => break,
+        }
+    }
+    Ok(())
+}
+
+/// Twenty's clock plus a minute: the latest `lastActivityDate` RepXP writes (see `plan::apply`).
+fn activity_cap(client: &TwentyClient) -> Option<Timestamp> {
+    client
+        .clock_offset()
+        .map(|offset| crate::timefmt::now() + offset + chrono::TimeDelta::minutes(1))
 }

@@ -1,6 +1,7 @@
 //! Finding the rep's record: one read by email, and where it went when it is not there (an
 //! admin changed its email, it is in the trash, or it was destroyed for good).
 
+use super::push::settle_pending;
 use super::run::{Ctx, SyncError};
 use crate::crashpoint;
 use crate::snapshot::Snapshot;
@@ -19,8 +20,22 @@ pub(super) async fn resolve(ctx: &mut Ctx<'_>) -> Result<Option<Snapshot>, SyncE
                 tracing::warn!(
                     "the rep's record changed: another live record answers to this email first"
                 );
+                // Before anything goes to another record than the one this laptop last wrote,
+                // what that one already holds of ours is settled: a reply lost on its way back
+                // can then never land a second time on the new one.
+                let last = match found.iter().find(|r| r.remote_id.as_deref() == Some(k)) {
+                    Some(r) => Some(r.clone()),
+                    None => ctx.client.get(k).await?,
+                };
+                if let Some(last) = last {
+                    settle_pending(ctx, &last, false)?;
+                }
             }
         }
+        chosen.duplicate_xp = found
+            .iter()
+            .filter_map(|r| Some((r.remote_id.clone()?, r.total_xp)))
+            .collect();
         chosen.duplicates = found.into_iter().filter_map(|r| r.remote_id).collect();
         return Ok(Some(chosen));
     }

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use super::hold::release_readable;
 use super::legacy;
-use super::plan::{settle, Settled};
-use super::push::{acknowledge, local_view, push_all};
+use super::push::{push_all, settle_pending};
 use super::resolve::resolve;
 use crate::crashpoint;
 use crate::error::StoreError;
@@ -205,7 +204,9 @@ async fn push_earlier_identities(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
             Err(SyncError::Store(e)) => return Err(e.into()),
             // An admin gave that very record the current email: it is the current identity's
             // record now, and so is what was earned for it.
-            Err(SyncError::EmailChanged { now }) if now.eq_ignore_ascii_case(&ctx.email) => {
+            Err(SyncError::EmailChanged { now })
+                if now.trim().eq_ignore_ascii_case(ctx.email.trim()) =>
+            {
                 let n = ctx
                     .store
                     .move_to_identity(&ctx.identity, Some(&other), &[])?;
@@ -227,13 +228,7 @@ async fn pull(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
     };
     crashpoint::hit(crashpoint::BEFORE_PULL_SAVE);
     ctx.store.save_pulled(&rec, &ctx.identity)?;
-    while let Some(push) = ctx.store.next_push(&ctx.owner, None)? {
-        let local = local_view(ctx.store, &push, &rec)?;
-        match settle(rec.sync_watermarks.get(push.device_id()), &push, &local) {
-            Settled::Through(m) => acknowledge(ctx, &push, m, &rec, false)?,
-            Settled::Nothing | Settled::Diverged => break,
-        }
-    }
+    settle_pending(ctx, &rec, true)?;
     release_readable(ctx.store, &rec, &ctx.owner)?;
     Ok(())
 }

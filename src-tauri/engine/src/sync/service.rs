@@ -263,9 +263,27 @@ impl SyncCore {
                 if let Some(f) = known {
                     client.set_email_field(f);
                 }
+                let offset = store
+                    .setting(Setting::ServerClockOffsetMs)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.parse::<i64>().ok());
+                if let Some(ms) = offset {
+                    client.set_clock_offset(chrono::TimeDelta::milliseconds(ms));
+                }
                 let out = sync_once(&mut store, &client, &cfg.target.email, mode)
                     .await
                     .map_err(|e| failure_of(&e));
+                // And what its clock says, for the next run's first write.
+                if let Some(now) = client.clock_offset().map(|d| d.num_milliseconds()) {
+                    if offset != Some(now) {
+                        if let Err(e) =
+                            store.set_setting(Setting::ServerClockOffsetMs, Some(&now.to_string()))
+                        {
+                            tracing::warn!(error = %e, "could not remember Twenty's clock");
+                        }
+                    }
+                }
                 // Remember what Twenty taught us about repEmail, so the next run asks right away.
                 if known != Some(client.email_field()) {
                     let value = client.email_field().as_str();

@@ -2,7 +2,7 @@
 //! REST API (doctor's schema check) and `/client-config`. The records themselves go through
 //! GraphQL (`records.rs`); shapes and sources in docs/twenty-api.md.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -41,7 +41,13 @@ pub struct TwentyClient {
     /// Whether `repEmail` is a TEXT field or an EMAILS composite (an admin may pick either).
     /// Learnt from `doctor`, or from Twenty's answer to a TEXT filter on a composite field.
     emails_field: AtomicBool,
+    /// Twenty's clock minus this computer's, in ms, from the `Date` header of its last answer
+    /// ([`NO_OFFSET`] until one came): a laptop whose clock runs days ahead never writes a
+    /// `lastActivityDate` in Twenty's future.
+    clock_offset_ms: AtomicI64,
 }
+
+const NO_OFFSET: i64 = i64::MIN;
 
 /// How the workspace stores `repEmail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +117,22 @@ impl TwentyClient {
             key,
             requests: AtomicU64::new(0),
             emails_field: AtomicBool::new(false),
+            clock_offset_ms: AtomicI64::new(NO_OFFSET),
         })
+    }
+
+    /// Twenty's clock minus this computer's, as its last answer's `Date` header told (seconds
+    /// precision), or as [`TwentyClient::set_clock_offset`] remembered it from an earlier run.
+    pub fn clock_offset(&self) -> Option<chrono::TimeDelta> {
+        match self.clock_offset_ms.load(Ordering::Relaxed) {
+            NO_OFFSET => None,
+            ms => Some(chrono::TimeDelta::milliseconds(ms)),
+        }
+    }
+
+    pub fn set_clock_offset(&self, offset: chrono::TimeDelta) {
+        self.clock_offset_ms
+            .store(offset.num_milliseconds(), Ordering::Relaxed);
     }
 
     /// How `repEmail` is stored, as far as this client knows.
@@ -188,8 +209,17 @@ impl TwentyClient {
         let path = url.path().to_string();
         let resp = req.send().await.map_err(|e| transport_error(&host, &e))?;
         let status = resp.status();
-        let retry_after =
-            super::retry_after::from_headers(resp.headers(), std::time::SystemTime::now());
+        let received = std::time::SystemTime::now();
+        let retry_after = super::retry_after::from_headers(resp.headers(), received);
+        if let Some(server) = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+        {
+            self.clock_offset_ms
+                .store(offset_ms(server, received), Ordering::Relaxed);
+        }
         let bytes = resp.bytes().await.map_err(|e| transport_error(&host, &e))?;
         tracing::debug!(%method, path, status = status.as_u16(), bytes = bytes.len(), "twenty");
         if graphql && matches!(status.as_u16(), 404 | 405) {
@@ -334,6 +364,14 @@ impl TwentyClient {
             .and_then(Value::as_str)
             .or_else(|| body.pointer("/sentry/release").and_then(Value::as_str))?;
         Some(version.to_string()).filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// `server - local` in ms, both as `SystemTime`s.
+fn offset_ms(server: std::time::SystemTime, local: std::time::SystemTime) -> i64 {
+    match server.duration_since(local) {
+        Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX - 1),
+        Err(behind) => -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX - 1),
     }
 }
 

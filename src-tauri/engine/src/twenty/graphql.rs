@@ -58,12 +58,13 @@ pub fn update_many(email: EmailField) -> String {
     )
 }
 
-/// Records matching a filter (60, every version's page), trashed ones included when the
-/// filter names `deletedAt`.
+/// Records matching a filter (up to 200: the rep's email padded with spaces is looked for as a
+/// substring, so others that contain it come too), trashed ones included when the filter names
+/// `deletedAt`.
 pub fn find_many(email: EmailField) -> String {
     format!(
         "query RepXPFind($filter: RepProgressionFilterInput!) \
-         {{ repProgressions(filter: $filter, first: 60) {{ edges {{ node {} }} }} }}",
+         {{ repProgressions(filter: $filter, first: 200) {{ edges {{ node {} }} }} }}",
         selection(email)
     )
 }
@@ -73,7 +74,7 @@ pub fn find_many(email: EmailField) -> String {
 pub fn find_trash(email: EmailField) -> String {
     format!(
         "query RepXPTrash($filter: RepProgressionFilterInput!) \
-         {{ repProgressions(filter: $filter, first: 60) {{ edges {{ node \
+         {{ repProgressions(filter: $filter, first: 200) {{ edges {{ node \
          {{ id deletedAt updatedAt {} }} }} }} }}",
         rep_email(email)
     )
@@ -110,6 +111,13 @@ pub fn team_page(email: EmailField) -> String {
 /// `{field: {op: value}}`, one condition of a GraphQL filter.
 pub fn cond(field: &str, op: &str, value: Value) -> Value {
     json!({ field: { op: value } })
+}
+
+/// The pattern that finds the rep's email however another writer padded it (`"ana@acme.test "`
+/// from a CSV import): `ILIKE` with the address inside `%…%`, any case; the exact, trimmed
+/// comparison happens after.
+pub fn padded(email: &str) -> String {
+    format!("%{email}%")
 }
 
 /// A condition on the rep's email, whatever the field's type.

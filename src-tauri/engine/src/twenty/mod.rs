@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub mod graphql;
+pub mod list_fields;
 pub mod progression_json;
 pub mod records;
 mod rest_records;

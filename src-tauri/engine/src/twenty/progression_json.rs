@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Map, Value};
 
 use super::error::TwentyError;
-use crate::level::level_for;
+use super::list_fields::{self, BOSS_KEYS, EXAM_KEYS};
 use crate::snapshot::{ExamResult, NullFields, Snapshot, Watermark};
 use crate::timefmt;
 
@@ -70,13 +70,7 @@ fn text(rec: &Map<String, Value>, field: &str) -> Result<Option<String>, Unreada
 }
 
 fn id_of(v: &Value, keys: &[&str]) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(o) => keys
-            .iter()
-            .find_map(|k| o.get(*k).and_then(Value::as_str).map(str::to_string)),
-        _ => None,
-    }
+    list_fields::identity(v, keys)
 }
 
 fn bosses(v: Option<Value>) -> Result<BTreeSet<String>, Unreadable> {
@@ -89,7 +83,7 @@ fn bosses(v: Option<Value>) -> Result<BTreeSet<String>, Unreadable> {
     items
         .iter()
         .map(|i| {
-            id_of(i, &["id", "bossId"])
+            id_of(i, &BOSS_KEYS)
                 .ok_or_else(|| format!("has an item RepXP cannot read: {}", shown(i)))
         })
         .collect()
@@ -130,7 +124,7 @@ fn exams(v: Option<Value>) -> Result<BTreeMap<String, ExamResult>, Unreadable> {
         // ["objections", {"id": "discovery", "score": 80}]
         Some(Value::Array(items)) => {
             for i in items {
-                let id = id_of(&i, &["id", "examId"])
+                let id = id_of(&i, &EXAM_KEYS)
                     .ok_or_else(|| format!("has an item RepXP cannot read: {}", shown(&i)))?;
                 let s = match &i {
                     Value::Object(o) => score(o.get("score"))?,
@@ -297,8 +291,18 @@ pub fn parse_record(v: &Value) -> Result<Snapshot, TwentyError> {
         },
         unreadable,
         duplicates: Vec::new(),
+        duplicate_xp: BTreeMap::new(),
+        raw: Some(
+            LIST_FIELDS
+                .iter()
+                .map(|f| (f.to_string(), rec.get(*f).cloned().unwrap_or(Value::Null)))
+                .collect(),
+        ),
     })
 }
+
+/// The fields RepXP adds to without owning them (see `list_fields.rs`).
+const LIST_FIELDS: [&str; 3] = ["defeatedBosses", "passedExams", "efficiencyMetrics"];
 
 /// Whether a record is in Twenty's trash (`deletedAt` set).
 pub fn is_trashed(v: &Value) -> bool {
@@ -306,21 +310,19 @@ pub fn is_trashed(v: &Value) -> bool {
 }
 
 fn field_value(s: &Snapshot, field: &str) -> Value {
+    // As Twenty holds it, plus what RepXP adds, in the shape another writer chose (RepXP's own
+    // shape when the field is empty or was never read).
+    let raw = s
+        .raw
+        .as_ref()
+        .and_then(|r| r.get(field))
+        .unwrap_or(&Value::Null);
     match field {
         "totalXp" => json!(s.total_xp),
         "level" => json!(s.level),
-        "defeatedBosses" => Value::String(
-            Value::from(s.defeated_bosses.iter().cloned().collect::<Vec<_>>()).to_string(),
-        ),
-        "passedExams" => {
-            let exams: Map<String, Value> = s
-                .passed_exams
-                .iter()
-                .map(|(id, r)| (id.clone(), serde_json::to_value(r).unwrap_or(Value::Null)))
-                .collect();
-            Value::String(Value::Object(exams).to_string())
-        }
-        "efficiencyMetrics" => Value::String(json!(s.efficiency_metrics).to_string()),
+        "defeatedBosses" => list_fields::add_bosses(raw, &s.defeated_bosses),
+        "passedExams" => list_fields::add_exams(raw, &s.passed_exams),
+        "efficiencyMetrics" => list_fields::set_metrics(raw, &s.efficiency_metrics),
         "syncWatermarks" => Value::String(json!(s.sync_watermarks).to_string()),
         "syncRevision" => json!(s.sync_revision),
         "lastActivityDate" => json!(s
@@ -375,12 +377,6 @@ pub fn create_fields(s: &Snapshot) -> Value {
     Value::Object(out)
 }
 
-/// The level RepXP writes beside `total_xp`: its own curve, but never below a level another
-/// writer already set (levels only go up).
-pub fn level_to_write(base_level: Option<i64>, total_xp: i64) -> i64 {
-    i64::from(level_for(total_xp)).max(base_level.unwrap_or(0))
-}
-
 /// A value shortened for an error message (a malformed body can be megabytes of HTML).
 pub fn short(v: &Value) -> String {
     let s = v.to_string();
@@ -406,8 +402,11 @@ mod tests {
             "passedExams": [{"examId": "objections", "score": 90}], "efficiencyMetrics": {"talk": 0.4},
             "syncWatermarks": {"dev": 3, "d2": {"seq": 9, "event": "e9"}}, "syncRevision": 7,
             "updatedAt": "2026-11-25T10:00:00.000Z"});
-        let a = parse_record(&text).expect("text form");
-        let b = parse_record(&raw).expect("raw form");
+        let mut a = parse_record(&text).expect("text form");
+        let mut b = parse_record(&raw).expect("raw form");
+        // What they hold reads alike; each keeps its own stored form to be written back in.
+        assert_ne!(a.raw, b.raw);
+        (a.raw, b.raw) = (None, None);
         assert_eq!(a, b);
         assert_eq!(a.total_xp, 120);
         assert_eq!(a.sync_watermarks["dev"], Watermark::Legacy(3));
@@ -484,7 +483,9 @@ mod tests {
         let mut written = create_fields(&s);
         assert_eq!(written["level"], 7);
         written["id"] = json!("r1");
-        assert_eq!(parse_record(&written).expect("round trip"), s);
+        let mut read = parse_record(&written).expect("round trip");
+        read.raw = None;
+        assert_eq!(read, s);
     }
 
     #[test]
@@ -511,13 +512,6 @@ mod tests {
             update_fields(&base, &next).get("totalXp").is_some(),
             "null becomes 0 on write"
         );
-    }
-
-    #[test]
-    fn a_level_set_by_another_writer_is_never_lowered() {
-        assert_eq!(level_to_write(None, 1_240), 7);
-        assert_eq!(level_to_write(Some(9), 1_240), 9);
-        assert_eq!(level_to_write(Some(3), 1_240), 7);
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

@@ -35,16 +35,18 @@ fn vars<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
 }
 
 impl TwentyClient {
-    /// Every live record whose `repEmail` equals `email` case-insensitively, oldest first
-    /// (`createdAt`, then id): the first is the rep's record, the others are duplicates. One
-    /// request. `ilike` with the address as the pattern (Twenty passes it raw, adding no `%`)
-    /// finds every case variant; `_` and `%` in an address only widen the match, so the exact
-    /// comparison happens here.
+    /// Every live record whose `repEmail` equals `email` once trimmed and case-folded, oldest
+    /// first (`createdAt`, then id): the first is the rep's record, the others are duplicates.
+    /// One request. `ilike` with `%address%` as the pattern finds every case variant and every
+    /// padding (`_` in an address only widens the match), so the exact comparison happens here.
     pub async fn find_by_email(&self, email: &str) -> Result<Vec<Snapshot>, TwentyError> {
         let email = check_rep_email(email)?;
         let got = self
             .graphql_records(graphql::find_many, |field| {
-                vars([("filter", graphql::email_cond(field, "ilike", &email))])
+                vars([(
+                    "filter",
+                    graphql::email_cond(field, "ilike", &graphql::padded(&email)),
+                )])
             })
             .await?;
         let list = match got {
@@ -52,7 +54,7 @@ impl TwentyClient {
             Got::NotFound => Vec::new(),
             Got::Unrepresentable(why) => {
                 tracing::info!(%why, "GraphQL cannot show the rep's record; reading it through REST");
-                self.rest_by_email(&email).await?
+                self.rest_by_email(&graphql::padded(&email)).await?
             }
         };
         let wanted = email.to_lowercase();
@@ -105,7 +107,7 @@ impl TwentyClient {
         let email = check_rep_email(email)?;
         let got = self
             .graphql_records(graphql::find_trash, |field| {
-                let by_email = graphql::email_cond(field, "ilike", &email);
+                let by_email = graphql::email_cond(field, "ilike", &graphql::padded(&email));
                 let who = match id {
                     Some(id) => json!({"or": [graphql::cond("id", "eq", json!(id)), by_email]}),
                     None => by_email,

@@ -13,15 +13,15 @@ use super::progression_json::{is_trashed, parse_record};
 use crate::snapshot::Snapshot;
 
 impl TwentyClient {
-    /// The records whose `repEmail` matches `email` (`ilike`), one page of 60.
-    pub(super) async fn rest_by_email(&self, email: &str) -> Result<Vec<Value>, TwentyError> {
+    /// The records whose `repEmail` matches the `ilike` `pattern`, one page of 200.
+    pub(super) async fn rest_by_email(&self, pattern: &str) -> Result<Vec<Value>, TwentyError> {
         let filter = match self.email_field() {
-            EmailField::Text => format!("repEmail[ilike]:\"{email}\""),
-            EmailField::Emails => format!("repEmail.primaryEmail[ilike]:\"{email}\""),
+            EmailField::Text => format!("repEmail[ilike]:\"{pattern}\""),
+            EmailField::Emails => format!("repEmail.primaryEmail[ilike]:\"{pattern}\""),
         };
         let url = self.url(
             &format!("rest/{OBJECT_PLURAL}"),
-            &[("filter", &filter), ("limit", "60"), ("depth", "0")],
+            &[("filter", &filter), ("limit", "200"), ("depth", "0")],
         );
         let body = self.call(Method::GET, url, None).await?;
         record_list(&body).cloned()
