@@ -315,6 +315,10 @@ rt_start() {
     for _ in 1 2 3; do [ "$(rest_status admin)" = 200 ] && break; sleep 1; done
   fi
   [ "$(rest_status api_key)" = 200 ] || die "the API key is refused ($LOGS/server.log)"
+  # The first GraphQL request builds the workspace's schema (seconds); make it now, not in a test.
+  curl -fsS -o /dev/null -H "Authorization: Bearer $(cat "$RUN/api_key.token")" \
+    -H 'content-type: application/json' -d '{"query":"{ currentWorkspace { id } }"}' \
+    "http://127.0.0.1:$TWENTY_PORT/graphql" || die "Twenty's GraphQL does not answer"
   rt_env > "$RUN/env"
   say "Twenty $TWENTY_SHORT on http://127.0.0.1:$TWENTY_PORT (pid $(cat "$RUN/server.pid")); tests read $RUN/env"
 }

@@ -38,6 +38,11 @@ pub fn profile_from_env() -> TwentyProfile {
 pub trait Endpoint {
     fn url(&self) -> String;
     fn api_key(&self) -> String;
+    /// How long a laptop waits for one answer (`REPXP_HTTP_TIMEOUT_MS`): short against the
+    /// fake, so a hung request fails fast.
+    fn http_timeout_ms(&self) -> u64 {
+        2_000
+    }
 }
 
 impl Endpoint for Twenty {
@@ -69,6 +74,7 @@ pub struct Laptop {
     pub url: String,
     pub key: String,
     pub email: String,
+    pub timeout_ms: u64,
 }
 
 impl Laptop {
@@ -81,6 +87,7 @@ impl Laptop {
             state,
             url: t.url(),
             key: t.api_key(),
+            timeout_ms: t.http_timeout_ms(),
             email: email.into(),
             _root: root,
         }
@@ -106,7 +113,7 @@ impl Laptop {
             .env("REPXP_REP_EMAIL", &self.email)
             .env("REPXP_TWENTY_API_KEY", &self.key)
             .env("REPXP_STATE_DIR", &self.state)
-            .env("REPXP_HTTP_TIMEOUT_MS", "2000")
+            .env("REPXP_HTTP_TIMEOUT_MS", self.timeout_ms.to_string())
             .env_remove("REPXP_DATA_DIR")
             .env_remove("REPXP_CRASHPOINT")
             .output()

@@ -141,6 +141,15 @@ impl Endpoint for Server {
             Server::Real(r) => r.twenty.token(Who::ApiKey),
         }
     }
+
+    /// The real Twenty builds a workspace's GraphQL schema anew after its data model changed
+    /// (a test dropped and made the object): its first answers then take seconds.
+    fn http_timeout_ms(&self) -> u64 {
+        match self {
+            Server::Fake(_) => 2_000,
+            Server::Real(_) => 10_000,
+        }
+    }
 }
 
 impl Server {
