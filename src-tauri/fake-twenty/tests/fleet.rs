@@ -88,15 +88,48 @@ struct Compressed {
     service: SyncService,
     /// Real seconds per simulated second.
     scale: f64,
+    /// Until this laptop's first sync ran: where to count its requests.
+    first: Option<FirstSyncs>,
+}
+
+/// The requests of each laptop's first sync, by the simulated minute it ended in: the morning
+/// wave, which spills past minute 0 whenever the engines start late on a shared machine. The
+/// storm bound applies to what the fleet sends beyond them (retries and later syncs).
+#[derive(Clone)]
+struct FirstSyncs {
+    start: Instant,
+    minute: Duration,
+    by_minute: Arc<std::sync::Mutex<Vec<u64>>>,
+}
+
+impl FirstSyncs {
+    fn add(&self, requests: u64) {
+        let m = (self.start.elapsed().as_secs_f64() / self.minute.as_secs_f64()) as usize;
+        let mut v = self.by_minute.lock().expect("first-sync counts");
+        if v.len() <= m {
+            v.resize(m + 1, 0);
+        }
+        v[m] += requests;
+    }
+
+    fn in_minute(&self, m: u32) -> u64 {
+        let v = self.by_minute.lock().expect("first-sync counts");
+        v.get(m as usize).copied().unwrap_or(0)
+    }
 }
 
 impl SyncTask for Compressed {
     async fn sync(&mut self) -> Result<(), Failure> {
         let scale = self.scale;
-        SyncTask::sync(&mut self.service).await.map_err(|mut f| {
+        let before = self.service.requests_sent();
+        let out = SyncTask::sync(&mut self.service).await.map_err(|mut f| {
             f.retry_after = f.retry_after.map(|d| d.mul_f64(scale));
             f
-        })
+        });
+        if let Some(first) = self.first.take() {
+            first.add(self.service.requests_sent().saturating_sub(before));
+        }
+        out
     }
 }
 
@@ -231,6 +264,11 @@ async fn fleet(style: RateLimitStyle) {
         });
     }
     let start = Instant::now();
+    let first_syncs = FirstSyncs {
+        start,
+        minute: minute_real,
+        by_minute: Arc::default(),
+    };
     // Laptops open over the first simulated minute.
     for (i, rep) in reps.iter_mut().enumerate() {
         tokio::time::sleep_until((start + minute_real.mul_f64(i as f64 / reps_n as f64)).into())
@@ -238,6 +276,7 @@ async fn fleet(style: RateLimitStyle) {
         let task = Compressed {
             service: SyncService::new(rep.dir.path().to_path_buf()),
             scale: 1.0 / speed,
+            first: Some(first_syncs.clone()),
         };
         let (handle, _join) = spawn(task, cfg, Some(i as u64));
         rep.handle = Some(handle);
@@ -311,13 +350,18 @@ async fn fleet(style: RateLimitStyle) {
     }
 
     println!("{style:?} 429s, {reps_n} reps:");
-    println!("| minute | phase | requests | accepted | 429 | refused (outage) |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| minute | phase | requests | of which first syncs | accepted | 429 | refused (outage) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for (m, s, p) in &minutes {
         let accepted = s.total - s.rate_limited;
         println!(
-            "| {m} | {p} | {} | {accepted} | {} | {} |",
-            s.total, s.rate_limited, s.refused
+            "| {m} | {p} | {} | {} | {accepted} | {} | {} |",
+            s.total,
+            first_syncs.in_minute(*m),
+            s.rate_limited,
+            s.refused
         );
     }
     let after: Vec<&Sample> = minutes
@@ -385,15 +429,17 @@ async fn fleet(style: RateLimitStyle) {
         accepted_after <= LIMIT_PER_MINUTE as u64 * (after.len() as u64 + 1),
         "{accepted_after} accepted"
     );
-    // No storm: after the first minute (every laptop's first sync), requests reaching Twenty,
-    // 429s included, stay within twice the limit in every minute.
-    let storms: Vec<(u32, u64)> = minutes
+    // No storm: beyond every laptop's first sync (the morning wave, whatever minute a late
+    // engine's lands in), requests reaching Twenty, 429s included, stay within twice the limit
+    // in every minute after the first.
+    let storms: Vec<(u32, u64, u64)> = minutes
         .iter()
-        .filter(|(m, s, _)| *m >= 1 && s.total > ATTEMPTS_BOUND)
-        .map(|(m, s, _)| (*m, s.total))
+        .map(|(m, s, _)| (*m, s.total, first_syncs.in_minute(*m)))
+        .filter(|(m, total, first)| *m >= 1 && total.saturating_sub(*first) > ATTEMPTS_BOUND)
         .collect();
     assert!(
         storms.is_empty(),
-        "{style:?}: minutes over {ATTEMPTS_BOUND} requests (minute, requests): {storms:?}"
+        "{style:?}: minutes over {ATTEMPTS_BOUND} requests beyond first syncs \
+         (minute, requests, of which first syncs): {storms:?}"
     );
 }

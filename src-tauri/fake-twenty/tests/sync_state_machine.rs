@@ -5,7 +5,10 @@
 //! only lists, an admin adding XP, a field another tool made unreadable, the record going to the
 //! trash and back, A's data directory restored from a backup (in place) and copied to laptop C,
 //! a record the academy created first under another case of the email, and A switching to a
-//! second email (a new identity: its queue goes along) and back.
+//! second email (a new identity: its queue goes along) and back. The second round (issue 22):
+//! the academy keeping item data of its own in `passedExams` (a list of objects with keys RepXP
+//! does not know: never reshaped or dropped, checked after every step), and an admin restoring
+//! the record from an export (a lower `syncRevision`: Twenty's state wins).
 //!
 //! After every step Twenty never holds more than was awarded (no double count) and holds one live
 //! record; after healing, Twenty and every laptop show exactly the sum of every award that
@@ -40,7 +43,7 @@ enum SyncFault {
 
 #[derive(Debug, Clone)]
 enum Step {
-    /// Laptop A records XP (and sometimes a boss).
+    /// Laptop A records XP (and sometimes a boss and an exam).
     Award(i64, bool),
     /// Laptop A syncs while the fault hits its first request.
     Sync(SyncFault),
@@ -70,6 +73,11 @@ enum Step {
     CopyToC(i64),
     /// Laptop A's rep email changes (to the second address, or back).
     SwitchEmail,
+    /// The academy rewrites `passedExams` in its own shape: a list of items with data of its own.
+    AcademyItems(u8),
+    /// An admin exports the record; later, every laptop synced, restores the export over it.
+    AdminExport,
+    AdminRestoreExport,
 }
 
 const EMAIL2: &str = "ana.smith@acme.test";
@@ -104,6 +112,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0i64..=50).prop_map(Step::Restore),
         1 => (0i64..=50).prop_map(Step::CopyToC),
         1 => Just(Step::SwitchEmail),
+        1 => (0u8..4).prop_map(Step::AcademyItems),
+        1 => Just(Step::AdminExport),
+        1 => Just(Step::AdminRestoreExport),
     ]
 }
 
@@ -171,6 +182,25 @@ fn remote_sum(f: &FakeTwenty) -> i64 {
 
 fn total(r: &serde_json::Value) -> i64 {
     r["totalXp"].as_i64().unwrap_or(0)
+}
+
+const PASSED_AT: &str = "2026-01-05T10:00:00Z";
+
+/// The academy's exam item `academy-item-{n}` is on the live record as the academy wrote it: in
+/// a list, with its own `passedAt`, whatever RepXP added since.
+fn academy_item_kept(f: &FakeTwenty, n: u8) -> Result<(), TestCaseError> {
+    let Some(r) = live_record(f) else {
+        return Ok(());
+    };
+    let text = r["passedExams"].as_str().unwrap_or("null");
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let kept = v.as_array().is_some_and(|items| {
+        items.iter().any(|i| {
+            i["examId"] == format!("academy-item-{n}").as_str() && i["passedAt"] == PASSED_AT
+        })
+    });
+    prop_assert!(kept, "the academy's item data reshaped or dropped: {text}");
+    Ok(())
 }
 
 fn checkpoint(dir: &Path) {
@@ -250,6 +280,9 @@ async fn run_case(academy_first: Option<i64>, steps: Vec<Step>) -> Result<(), Te
     let (mut awarded, mut outside) = (0i64, 0i64);
     let mut trashed = false;
     let mut email_a = EMAIL;
+    // The academy's item list, while it is the last word on `passedExams`.
+    let mut academy_items: Option<u8> = None;
+    let mut export: Option<serde_json::Value> = None;
     if let Some(xp) = academy_first {
         // The academy created the record first, capitalised its own way.
         f.insert_record(json!({"repEmail": "Ana@Acme.Test", "totalXp": xp}));
@@ -265,6 +298,13 @@ async fn run_case(academy_first: Option<i64>, steps: Vec<Step>) -> Result<(), Te
                         None,
                         None,
                     )?;
+                    // Sometimes an exam the academy also has: a better score wins in place.
+                    let exam = repxp_engine::Progress::exam(
+                        &format!("academy-item-{}", xp % 5),
+                        Some((xp % 100) as f64),
+                    )
+                    .expect("valid");
+                    a.record(&exam, None, None)?;
                 }
                 awarded += xp;
             }
@@ -304,7 +344,57 @@ async fn run_case(academy_first: Option<i64>, steps: Vec<Step>) -> Result<(), Te
                         .map_err(|e| TestCaseError::fail(format!("step {i}: device B: {e}")))?;
                 }
             }
+            Step::AcademyItems(n) => {
+                if let Some(r) = live_record(&f) {
+                    let id = r["id"].as_str().unwrap_or_default();
+                    let items = json!([{
+                        "examId": format!("academy-item-{n}"),
+                        "score": 70,
+                        "passedAt": PASSED_AT,
+                        "proctor": "academy"
+                    }]);
+                    if f.patch_record(id, json!({"passedExams": items.to_string()}))
+                        .is_some()
+                    {
+                        academy_items = Some(*n);
+                    }
+                }
+            }
+            Step::AdminExport => export = live_record(&f),
+            Step::AdminRestoreExport => {
+                let (Some(old), Some(r)) = (export.clone(), live_record(&f)) else {
+                    continue;
+                };
+                if old["id"] != r["id"] || trashed {
+                    continue;
+                }
+                // Every laptop's XP on Twenty first: the restore then erases XP that only Twenty
+                // held (the admin's call), and a laptop's queue cannot hold a push it lost.
+                heal(&mut a, &c, email_a, "A before the admin's restore", false).await?;
+                if a.progression()?.pending > 0 || a.progression()?.held > 0 {
+                    continue;
+                }
+                if let Some(cs) = laptop_c.as_mut() {
+                    heal(cs, &c, EMAIL, "C before the admin's restore", false).await?;
+                    if cs.progression()?.pending > 0 {
+                        continue;
+                    }
+                }
+                let Some(now) = live_record(&f) else {
+                    continue;
+                };
+                let id = now["id"].as_str().unwrap_or_default();
+                let restored = json!({
+                    "totalXp": old["totalXp"],
+                    "syncRevision": old["syncRevision"],
+                    "syncWatermarks": old["syncWatermarks"],
+                });
+                if f.patch_record(id, restored).is_some() {
+                    outside += total(&old) - total(&now);
+                }
+            }
             Step::AcademyLists(n) => {
+                academy_items = None;
                 if let Some(r) = live_record(&f) {
                     let id = r["id"].as_str().unwrap_or_default();
                     f.patch_record(
@@ -402,6 +492,9 @@ async fn run_case(academy_first: Option<i64>, steps: Vec<Step>) -> Result<(), Te
             prop_assert!(r["deletedAt"].is_null());
         }
         let _ = live_of(&f, EMAIL2);
+        if let Some(n) = academy_items {
+            academy_item_kept(&f, n)?;
+        }
     }
     // Heal: no faults, the record out of the trash and readable; every laptop syncs until empty.
     f.clear_faults();
@@ -419,6 +512,9 @@ async fn run_case(academy_first: Option<i64>, steps: Vec<Step>) -> Result<(), Te
     }
     let want = awarded + outside;
     prop_assert_eq!(remote_sum(&f), want, "Twenty: lost or doubled XP");
+    if let Some(n) = academy_items {
+        academy_item_kept(&f, n)?;
+    }
     for (name, s, email) in [("A", &mut a, email_a), ("B", &mut b, EMAIL)] {
         sync_once(s, &c, email, Mode::PullOnly)
             .await

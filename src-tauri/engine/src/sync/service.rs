@@ -42,6 +42,9 @@ pub struct SyncService {
     /// Until the first sync: the settings the builder methods change.
     core: Option<SyncCore>,
     thread: Option<std::sync::mpsc::Sender<Job>>,
+    /// Requests this service has sent to Twenty (the fleet simulation tells a laptop's first
+    /// sync from its later ones by it).
+    requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 enum Job {
@@ -59,15 +62,23 @@ struct SyncCore {
     /// A keychain read still waiting (an unlock prompt on screen): the next sync waits on the
     /// same read instead of asking again, so the rep never sees a second prompt.
     key_read: Option<JoinHandle<KeyRead>>,
+    requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SyncService {
     /// `REPXP_HTTP_TIMEOUT_MS`, if set, bounds each request (slow links, tests); default 20 s.
     pub fn new(data_dir: PathBuf) -> SyncService {
+        let core = SyncCore::new(data_dir);
         SyncService {
-            core: Some(SyncCore::new(data_dir)),
+            requests: core.requests.clone(),
+            core: Some(core),
             thread: None,
         }
+    }
+
+    /// HTTP requests this service's syncs and team reads have sent to Twenty so far.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn with_timeouts(mut self, t: Timeouts) -> SyncService {
@@ -140,6 +151,7 @@ impl SyncCore {
             timeouts.connect = timeouts.connect.min(timeouts.request);
         }
         SyncCore {
+            requests: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             data_dir,
             timeouts,
             client: None,
@@ -271,9 +283,14 @@ impl SyncCore {
                 if let Some(ms) = offset {
                     client.set_clock_offset(chrono::TimeDelta::milliseconds(ms));
                 }
+                let sent = client.requests_sent();
                 let out = sync_once(&mut store, &client, &cfg.target.email, mode)
                     .await
                     .map_err(|e| failure_of(&e));
+                self.requests.fetch_add(
+                    client.requests_sent().saturating_sub(sent),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 // And what its clock says, for the next run's first write.
                 if let Some(now) = client.clock_offset().map(|d| d.num_milliseconds()) {
                     if offset != Some(now) {

@@ -45,8 +45,6 @@
 use std::cmp::Ordering;
 
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use super::errors::TwentyError;
 use super::metadata::ObjectMeta;
@@ -628,8 +626,8 @@ fn compare(actual: &Value, operand: &str, ty: &str) -> Option<Ordering> {
     }
     if ty == "DATE" {
         if let (Ok(x), Ok(y)) = (
-            OffsetDateTime::parse(&a, &Rfc3339),
-            OffsetDateTime::parse(operand, &Rfc3339),
+            chrono::DateTime::parse_from_rfc3339(&a),
+            chrono::DateTime::parse_from_rfc3339(operand),
         ) {
             return Some(x.cmp(&y));
         }

@@ -49,7 +49,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -70,18 +69,7 @@ use timestamps::Stamper;
 /// (`Date.toISOString()` of the node-postgres `Date`; the stored `timestamptz` has microseconds,
 /// see `timestamps.rs`). Also used for metadata `createdAt`/`updatedAt`.
 pub fn iso_ms(ms: u64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    timestamps::iso_ms_of_ns(i128::from(ms) * 1_000_000)
 }
 
 /// A JSON number as JavaScript prints it: integral values without a fraction (`125`, not `125.0`).

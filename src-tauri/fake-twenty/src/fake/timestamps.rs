@@ -15,23 +15,28 @@
 //! The fake stores every DATE_TIME as `2026-11-25T14:57:22.278391Z` (always six digits) and renders
 //! records with [`render_record`] in every API answer.
 
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Timelike, Utc};
 use serde_json::{Map, Value};
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use super::metadata::ObjectMeta;
 
 const NS_PER_US: i128 = 1_000;
 const NS_PER_MS: i128 = 1_000_000;
 
-fn datetime_from_ns(ns: i128) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(ns).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+fn datetime_from_ns(ns: i128) -> DateTime<Utc> {
+    let secs = ns.div_euclid(1_000_000_000);
+    let sub = ns.rem_euclid(1_000_000_000) as u32;
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, sub))
+        .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-fn ymd_hms(t: OffsetDateTime) -> String {
+fn ymd_hms(t: DateTime<Utc>) -> String {
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         t.year(),
-        u8::from(t.month()),
+        t.month(),
         t.day(),
         t.hour(),
         t.minute(),
@@ -43,7 +48,7 @@ fn ymd_hms(t: OffsetDateTime) -> String {
 pub fn iso_us(us: i64) -> String {
     let ns = i128::from(us) * NS_PER_US;
     let t = datetime_from_ns(ns);
-    format!("{}.{:06}Z", ymd_hms(t), t.microsecond())
+    format!("{}.{:06}Z", ymd_hms(t), t.nanosecond() / 1_000)
 }
 
 /// API form of an instant given in nanoseconds: truncated (floored) to milliseconds, as
@@ -51,7 +56,7 @@ pub fn iso_us(us: i64) -> String {
 pub fn iso_ms_of_ns(ns: i128) -> String {
     let floored = ns.div_euclid(NS_PER_MS) * NS_PER_MS;
     let t = datetime_from_ns(floored);
-    format!("{}.{:03}Z", ymd_hms(t), t.millisecond())
+    format!("{}.{:03}Z", ymd_hms(t), t.nanosecond() / 1_000_000)
 }
 
 /// Postgres rounds input beyond microseconds to the nearest microsecond.
@@ -79,23 +84,26 @@ fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
 }
 
 /// `Z`, `±HH`, `±HHMM` or `±HH:MM` (date-fns `X`/`xxx`; Temporal takes the same).
-fn parse_zone(z: &[u8]) -> Option<UtcOffset> {
+fn parse_zone(z: &[u8]) -> Option<FixedOffset> {
     if z == b"Z" || z == b"z" {
-        return Some(UtcOffset::UTC);
+        return FixedOffset::east_opt(0);
     }
-    let sign: i8 = match z.first()? {
+    let sign: i32 = match z.first()? {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
-    let hours = digits(z, 1, 2)? as i8;
+    let hours = digits(z, 1, 2)? as i32;
     let minutes = match z.len() {
         3 => 0,
-        5 => digits(z, 3, 2)? as i8,
-        6 if z[3] == b':' => digits(z, 4, 2)? as i8,
+        5 => digits(z, 3, 2)? as i32,
+        6 if z[3] == b':' => digits(z, 4, 2)? as i32,
         _ => return None,
     };
-    UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
 /// Parse the ISO-like forms both validators accept into Unix nanoseconds.
@@ -108,29 +116,28 @@ fn parse_instant(s: &str, grammar: Grammar) -> Option<i128> {
         return None;
     }
     let year = digits(b, 0, 4)? as i32;
-    let month = Month::try_from(digits(b, 5, 2)? as u8).ok()?;
-    let day = digits(b, 8, 2)? as u8;
-    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let month = digits(b, 5, 2)?;
+    let day = digits(b, 8, 2)?;
+    let date = NaiveDate::from_ymd_opt(year, month, day)?;
     if b.len() == 10 {
         // `yyyy-MM-dd`: midnight UTC.
-        let dt = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc();
-        return Some(dt.unix_timestamp_nanos());
+        return unix_nanos(date.and_time(NaiveTime::MIN).and_utc());
     }
     let t_sep = match b[10] {
         b'T' | b't' => true,
         b' ' => false,
         _ => return None,
     };
-    let hour = digits(b, 11, 2)? as u8;
+    let hour = digits(b, 11, 2)?;
     if b.get(13) != Some(&b':') {
         return None;
     }
-    let minute = digits(b, 14, 2)? as u8;
+    let minute = digits(b, 14, 2)?;
     let mut i = 16;
-    let mut second = 0u8;
+    let mut second = 0u32;
     let has_seconds = b.get(i) == Some(&b':');
     if has_seconds {
-        second = digits(b, i + 1, 2)? as u8;
+        second = digits(b, i + 1, 2)?;
         i += 3;
     }
     let mut nanos = 0u32;
@@ -150,7 +157,7 @@ fn parse_instant(s: &str, grammar: Grammar) -> Option<i128> {
     }
     let zone = &b[i..];
     let offset = if zone.is_empty() {
-        UtcOffset::UTC
+        FixedOffset::east_opt(0)?
     } else {
         parse_zone(zone)?
     };
@@ -164,9 +171,14 @@ fn parse_instant(s: &str, grammar: Grammar) -> Option<i128> {
             return None;
         }
     }
-    let time = Time::from_hms_nano(hour, minute, second, nanos).ok()?;
-    let dt = PrimitiveDateTime::new(date, time).assume_offset(offset);
-    Some(dt.unix_timestamp_nanos())
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    let local = date.and_time(time);
+    let utc = local.checked_sub_offset(offset)?;
+    unix_nanos(utc.and_utc())
+}
+
+fn unix_nanos(t: DateTime<Utc>) -> Option<i128> {
+    Some(i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos()))
 }
 
 /// A written DATE_TIME value, as stored: rounded to microseconds, six digits.
