@@ -5,15 +5,16 @@
 //! only while one device id names one line of events. A copied data directory, or one restored
 //! from a backup, would carry the id on into a second line that reuses the same event numbers for
 //! other events. So at every open the store compares two things it wrote earlier:
-//! - the database file's identity (device and inode; creation time on Windows): a copy or a
-//!   restored file is a new file;
+//! - the database file's identity (device and inode; volume serial number and file index on
+//!   Windows): a copy or a restored file is a new file;
 //! - the claims mirrored outside the data directory (the per-user state directory): for each
 //!   device id, the last event this data directory sent to Twenty. A database that no longer
 //!   holds one of them was rolled back in place (a backup copied over it).
 //!
 //! If either says "another line", the database forks: what it records from now on belongs to a
 //! new device id, while its older, shared events keep the old id, whose watermark tells which of
-//! them landed, whoever sent them. A fork is always safe; at worst it adds one entry to the map.
+//! them landed, whoever sent them. A fork is always safe; at worst it adds one entry to the map
+//! (entries idle for months are pruned: `sync::plan::prune_idle`).
 
 use std::path::{Path, PathBuf};
 
@@ -90,10 +91,11 @@ pub fn file_identity(path: &Path) -> Option<String> {
     }
     #[cfg(windows)]
     {
-        // Windows has no stable inode in std; a copied or restored file gets a new creation time.
-        let created = meta.created().ok()?;
-        let d = created.duration_since(std::time::UNIX_EPOCH).ok()?;
-        Some(format!("created:{}", d.as_nanos()))
+        // Windows' dev:inode: the volume serial number and the file index of an open handle.
+        // (The creation time served before: copy tools keep it, and Wine reports it afresh at
+        // each open, so every open looked like a copy.)
+        let _ = meta;
+        windows_file_id(path)
     }
     #[cfg(not(any(unix, windows)))]
     {
@@ -101,6 +103,31 @@ pub fn file_identity(path: &Path) -> Option<String> {
         None
     }
 }
+
+#[cfg(windows)]
+fn windows_file_id(path: &Path) -> Option<String> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION,
+    };
+    // std opens with every share mode, so SQLite's own handle is not disturbed.
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: a zeroed BY_HANDLE_FILE_INFORMATION is a valid value (plain integers and
+    // FILETIMEs) that the call overwrites; the handle is open for the whole call.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle() as _, &mut info) };
+    if ok == 0 {
+        return None;
+    }
+    let index = (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow);
+    Some(format!(
+        "vol:{:08x}:{index:016x}",
+        info.dwVolumeSerialNumber
+    ))
+}
+
+/// Identities recorded by the Windows builds before the file index: adopted, never a fork.
+const LEGACY_WINDOWS_IDENTITY: &str = "created:";
 
 /// The directory holding identity files: `$REPXP_STATE_DIR`, else the per-user state directory
 /// (`~/.local/state/repxp-identity` on Linux; the local app-data directory elsewhere). Never
@@ -243,6 +270,9 @@ impl Store {
             let fork = match &stored {
                 // A new database, or one from before schema 2: this is its home.
                 None => None,
+                // The creation-time identity of earlier Windows builds: this file's new one is
+                // recorded below (a claim not held still tells a restore).
+                Some(s) if s.starts_with(LEGACY_WINDOWS_IDENTITY) && unheld.is_empty() => None,
                 Some(s) if actual.as_ref().is_some_and(|a| a != s) => Some(Fork::Copied),
                 Some(_) if !unheld.is_empty() => Some(Fork::Restored),
                 Some(_) => None,
@@ -353,16 +383,40 @@ impl Store {
 
     /// Records, durably (synchronous=FULL, so every event before it is on disk too) and outside
     /// the data directory, that a request naming `claim` as a watermark is about to go out.
-    pub fn record_claim(&mut self, claim: &Claim) -> Result<(), StoreError> {
+    /// `first_seq`: the push's first event. A claim of the same device that reached it was sent
+    /// without an answer and may have landed then: its time stays (`hold::hold_if_pruned`).
+    pub fn record_claim(&mut self, claim: &Claim, first_seq: i64) -> Result<(), StoreError> {
         self.durably(|tx| {
             tx.execute(
-                "UPDATE sync_state SET claim_device = ?1, claim_seq = ?2, claim_event = ?3
+                "UPDATE sync_state SET claim_device = ?1, claim_seq = ?2, claim_event = ?3,
+                 claim_at = CASE WHEN claim_device = ?1 AND claim_seq >= ?5 AND claim_at IS NOT NULL
+                                 THEN claim_at ELSE ?4 END
                  WHERE singleton = 1",
-                params![claim.device, claim.seq, claim.event],
+                params![
+                    claim.device,
+                    claim.seq,
+                    claim.event,
+                    timefmt::format(timefmt::now()),
+                    first_seq
+                ],
             )?;
             Ok(())
         })?;
         self.mirror_claim(claim)
+    }
+
+    /// The last claim recorded before a request went out: `(device, seq, when)`; `when` is
+    /// `None` for a claim of a build before schema 4.
+    pub fn last_claim(&self) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT claim_device, claim_seq, claim_at FROM sync_state
+                 WHERE singleton = 1 AND claim_device IS NOT NULL AND claim_seq IS NOT NULL",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Notes outside the data directory that Twenty holds `claim.device`'s events through
@@ -459,9 +513,36 @@ mod tests {
             .expect("open")
             .device_id()
             .expect("id");
+        // As a CLI call per award does (under Wine, the creation time moved at every open).
+        for _ in 0..100 {
+            let mut s = Store::open_dir(dir.path()).expect("reopen");
+            award(&mut s, 1);
+        }
         let s = Store::open_dir(dir.path()).expect("reopen");
         assert_eq!(s.device_id().expect("id"), first);
         assert_eq!(s.segments().expect("segments").len(), 1);
+    }
+
+    #[test]
+    fn a_database_of_an_earlier_windows_build_keeps_its_device_and_takes_the_new_identity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open_dir(dir.path()).expect("open");
+        award(&mut s, 10);
+        let device = s.device_id().expect("id");
+        s.conn()
+            .execute(
+                "UPDATE sync_state SET file_identity = 'created:1733500000000000000'",
+                [],
+            )
+            .expect("legacy identity");
+        drop(s);
+        let s = Store::open_dir(dir.path()).expect("reopen");
+        assert_eq!(s.device_id().expect("id"), device, "no fork");
+        assert_eq!(s.segments().expect("segments").len(), 1);
+        assert_eq!(
+            s.recorded_identity().expect("identity").file_identity,
+            file_identity(&dir.path().join(DB_FILE))
+        );
     }
 
     #[test]
@@ -512,7 +593,7 @@ mod tests {
             seq: 2,
             event: s.event_at(2).expect("event").expect("there"),
         };
-        s.record_claim(&claim).expect("claim");
+        s.record_claim(&claim, 1).expect("claim");
         drop(s);
         let inode = file_identity(&db);
         // `cp backup repxp.db`: the same file, older content.

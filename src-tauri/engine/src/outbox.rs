@@ -365,6 +365,23 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// When the earliest of the pending events `first..=last` was recorded.
+    pub fn oldest_pending_recorded(
+        &self,
+        first: i64,
+        last: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT min(recorded_at) FROM events WHERE {PENDING} AND seq BETWEEN ?1 AND ?2"
+                ),
+                [first, last],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The highest event number this database holds (0 when empty).
     pub fn max_seq(&self) -> Result<i64, StoreError> {
         self.conn()

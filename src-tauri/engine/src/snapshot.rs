@@ -68,6 +68,11 @@ pub enum Watermark {
     Event {
         seq: i64,
         event: String,
+        /// When the device last wrote its entry (Twenty's clock where RepXP has heard it):
+        /// an entry idle for long may be pruned (`sync::plan::prune_idle`). Entries of older
+        /// RepXP versions have none and are never pruned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<String>,
     },
     /// Schema 1 wrote the number of the last batch applied (settled by `sync::legacy`).
     Legacy(u64),

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_lineage.sql"),
     include_str!("migrations/0003_pace_team.sql"),
+    include_str!("migrations/0004_claim_sent_at.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

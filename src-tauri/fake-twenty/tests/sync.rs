@@ -347,3 +347,113 @@ async fn malformed_responses_and_server_errors_are_errors_not_panics() {
     sync(&mut s, &c).await.expect("recovers");
     assert_eq!(remote_xp(&f), 10);
 }
+
+/// `syncWatermarks` as a JSON object (the fake stores it as text, as RepXP writes it).
+fn marks(f: &fake_twenty::FakeTwenty) -> serde_json::Map<String, serde_json::Value> {
+    let text = remote(f)["syncWatermarks"]
+        .as_str()
+        .expect("syncWatermarks is text")
+        .to_string();
+    serde_json::from_str(&text).expect("a JSON object")
+}
+
+fn days_ago(days: i64) -> String {
+    (chrono::Utc::now() - chrono::TimeDelta::days(days))
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_writer_prunes_entries_idle_for_months_once_the_map_outgrows_a_team() {
+    let f = fake().await;
+    let c = client(&f);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = store(dir.path());
+    award(&mut s, 10);
+    sync(&mut s, &c).await.expect("first");
+    // A laptop that forked at every open for months (as the creation-time identity did under
+    // Wine), and one entry of an older RepXP with no time.
+    let mut m = marks(&f);
+    for i in 0..30 {
+        m.insert(
+            format!("forked-{i:02}"),
+            serde_json::json!({"seq": i + 1, "event": format!("f{i}"), "at": days_ago(120)}),
+        );
+    }
+    m.insert(
+        "recent".into(),
+        serde_json::json!({"seq": 3, "event": "r3", "at": days_ago(10)}),
+    );
+    m.insert("older-build".into(), serde_json::json!(7));
+    let id = remote(&f)["id"].as_str().expect("id").to_string();
+    f.patch_record(
+        &id,
+        serde_json::json!({"syncWatermarks": serde_json::Value::Object(m).to_string()}),
+    )
+    .expect("patched");
+    award(&mut s, 5);
+    sync(&mut s, &c).await.expect("sync");
+    let m = marks(&f);
+    let mut kept: Vec<&str> = m.keys().map(String::as_str).collect();
+    kept.retain(|k| !["recent", "older-build"].contains(k));
+    assert_eq!(kept.len(), 1, "only our own entry beside the two: {kept:?}");
+    assert!(m["recent"].is_object() && m["older-build"] == 7);
+    assert!(
+        m[kept[0]]["at"].as_str().is_some(),
+        "our entry says when it was written"
+    );
+    assert_eq!(remote_xp(&f), 15);
+}
+
+/// Sets when the last claim went out, as if the laptop had sent it `days` ago.
+fn age_claim(db: &std::path::Path, days: i64) {
+    let c = rusqlite::Connection::open(db).expect("open");
+    c.execute("UPDATE sync_state SET claim_at = ?1", [days_ago(days)])
+        .expect("age the claim");
+}
+
+#[tokio::test]
+async fn events_sent_months_ago_whose_entry_was_pruned_are_held_not_counted_twice() {
+    let f = fake().await;
+    let c = client(&f);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = store(dir.path());
+    award(&mut s, 100);
+    sync(&mut s, &c).await.expect("first");
+    award(&mut s, 40);
+    f.set_fault(Fault::times(FaultKind::ApplyThenDrop, 1).on_writes());
+    sync(&mut s, &c).await.expect_err("reply lost");
+    assert_eq!(remote_xp(&f), 140, "Twenty applied it");
+    // The laptop stays shut for months; meanwhile another writer prunes its idle entry.
+    age_claim(&dir.path().join("repxp.db"), 95);
+    let id = remote(&f)["id"].as_str().expect("id").to_string();
+    f.patch_record(&id, serde_json::json!({"syncWatermarks": "{}"}))
+        .expect("pruned");
+    let report = sync(&mut s, &c).await.expect("sync");
+    assert_eq!(report.held, 1);
+    assert_eq!(remote_xp(&f), 140, "never counted twice");
+    let v = s.progression().expect("view");
+    assert_eq!((v.pending, v.held, v.held_xp), (0, 1, 40), "held, not lost");
+    // What comes after goes, under a new entry.
+    award(&mut s, 5);
+    sync(&mut s, &c).await.expect("later");
+    assert_eq!(remote_xp(&f), 145);
+    assert_eq!(marks(&f).len(), 1);
+}
+
+#[tokio::test]
+async fn a_recent_send_missing_from_the_marks_never_landed_and_goes_again() {
+    let f = fake().await;
+    let c = client_with(&f, Duration::from_millis(500));
+    // The academy made the record; the laptop's first write to it never reaches Twenty.
+    f.insert_record(serde_json::json!({"repEmail": EMAIL, "totalXp": 50}));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut s = store(dir.path());
+    award(&mut s, 40);
+    f.set_fault(Fault::times(FaultKind::Hang, 1).on_writes());
+    sync(&mut s, &c).await.expect_err("no answer");
+    assert_eq!(remote_xp(&f), 50, "not applied");
+    let report = sync(&mut s, &c).await.expect("retry");
+    assert_eq!((report.held, remote_xp(&f)), (0, 90));
+    assert_eq!(s.progression().expect("view").pending, 0);
+}

@@ -2,12 +2,14 @@
 //! copy of this database may have sent, and items for a field RepXP cannot read (released once
 //! it is readable).
 
+use super::plan::UNSETTLED_HELD_AFTER_DAYS;
 use super::run::{Ctx, SyncError};
 use crate::error::StoreError;
 use crate::identity::Owner;
 use crate::outbox::{field_of_kind, kind_of_field, ParkedKind, Push};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
+use crate::timefmt;
 
 /// Twenty holds, under this device id, events this database never made: another copy of it
 /// (restored or cloned with its identity) went its own way. Events recorded from now on take a
@@ -36,6 +38,57 @@ pub(super) fn hold_diverged(ctx: &mut Ctx<'_>, push: &Push) -> Result<(), SyncEr
     ctx.report.held += n;
     tracing::warn!(held = n, "Twenty's watermark names events this database never made; holding back what may be counted already");
     Ok(())
+}
+
+/// Twenty's `syncWatermarks` no longer has the push's device, yet this database sent some of the
+/// push before, long enough ago that another writer may have pruned the entry as idle after
+/// those events landed (`plan::prune_idle`). Sending them again could count them twice:
+/// they are held as "may already be on Twenty". Events sent recently cannot have lost their
+/// entry to a prune: a missing entry then means they never landed, and they go.
+pub(super) fn hold_if_pruned(
+    ctx: &mut Ctx<'_>,
+    push: &Push,
+    cur: &Snapshot,
+) -> Result<bool, SyncError> {
+    if cur.sync_watermarks.contains_key(push.device_id()) {
+        return Ok(false);
+    }
+    let (sent_through, sent_at) = match ctx.store.last_claim()? {
+        Some((device, seq, at)) if device == push.device_id() && seq >= push.first_seq => {
+            (seq.min(push.last_seq), at)
+        }
+        _ => return Ok(false),
+    };
+    // A claim from before schema 4 has no time: the events cannot have been sent before they
+    // were recorded.
+    let sent_at = match sent_at {
+        Some(at) => Some(at),
+        None => ctx
+            .store
+            .oldest_pending_recorded(push.first_seq, sent_through)?,
+    };
+    let cutoff = timefmt::now() - chrono::TimeDelta::days(UNSETTLED_HELD_AFTER_DAYS);
+    let old = sent_at
+        .and_then(|t| timefmt::parse(&t).ok())
+        .is_some_and(|t| t < cutoff);
+    if !old {
+        return Ok(false);
+    }
+    let n = ctx.store.park_range(
+        push.first_seq,
+        sent_through,
+        ParkedKind::Unverified,
+        "these were sent to Twenty long ago without an answer, and Twenty no longer keeps this \
+         laptop's sync mark (removed after months without a sync); they may already be counted \
+         there. Check your total in Twenty, then `repxp-cli retry` to send them or \
+         `repxp-cli discard` to drop them",
+    )?;
+    ctx.report.held += n;
+    tracing::warn!(
+        held = n,
+        "Twenty's syncWatermarks lost this device's entry after events were sent; holding back what may be counted already"
+    );
+    Ok(n > 0)
 }
 
 /// Holds back the push's list items meant for a field RepXP cannot read (released by

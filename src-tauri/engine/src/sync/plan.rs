@@ -4,6 +4,8 @@
 use crate::level::standing;
 use crate::outbox::Push;
 use crate::snapshot::{later_time, merge_exams, Snapshot, Watermark};
+use std::collections::BTreeMap;
+
 use crate::timefmt::{format, parse, Timestamp};
 
 /// What Twenty's watermark for the push's device says about the push.
@@ -37,7 +39,7 @@ pub fn settle(watermark: Option<&Watermark>, push: &Push, local: &Local) -> Sett
     let (m, event) = match watermark {
         // Schema-1 numbers were settled when this database upgraded (sync::legacy).
         None | Some(Watermark::Legacy(_)) => return Settled::Nothing,
-        Some(Watermark::Event { seq, event }) => (*seq, event.as_str()),
+        Some(Watermark::Event { seq, event, .. }) => (*seq, event.as_str()),
     };
     if m < local.segment_first {
         // Written before this device id began: it cannot name any of our events.
@@ -63,14 +65,36 @@ pub fn settle(watermark: Option<&Watermark>, push: &Push, local: &Local) -> Sett
     }
 }
 
+/// `syncWatermarks` is pruned only once it holds more entries than this: a team's laptops,
+/// their copies and an occasional restore stay well below it.
+pub const PRUNE_ABOVE_ENTRIES: usize = 16;
+/// An entry not written for this long may be pruned: its device has nothing in flight that it
+/// would settle by it, unless it sent and then went silent for as long (`sync::push` holds
+/// such events as unverified from [`UNSETTLED_HELD_AFTER_DAYS`] on, before any prune).
+pub const IDLE_PRUNED_AFTER_DAYS: i64 = 90;
+/// Events sent this long ago whose device's entry is gone may have landed before a prune.
+pub const UNSETTLED_HELD_AFTER_DAYS: i64 = 60;
+
+/// When a write is made, as [`apply`] needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteClock {
+    /// Now: Twenty's clock where RepXP has heard it, else the laptop's.
+    pub now: Timestamp,
+    /// Whether `now` is Twenty's clock.
+    pub twenty: bool,
+}
+
 /// `base` with `push` applied: XP added, lists unioned, metrics overwritten by the push's latest
 /// values, last activity the later one, the level never lowered, the device's watermark moved
-/// to the push's last event and the revision bumped. Fields RepXP cannot read stay as they are
-/// (the caller holds back the events meant for them).
-/// `activity_cap`: the latest `lastActivityDate` RepXP may write, Twenty's clock plus a minute
-/// (`None` when RepXP has not heard Twenty's clock): a laptop whose clock runs ahead never
-/// writes an activity in Twenty's future, which would then never move back.
-pub fn apply(base: &Snapshot, push: &Push, activity_cap: Option<Timestamp>) -> Snapshot {
+/// to the push's last event (stamped with `clock.now`), long-idle entries pruned
+/// ([`prune_idle`]) and the revision bumped. Fields RepXP cannot read stay as they are (the
+/// caller holds back the events meant for them).
+/// With Twenty's clock, `lastActivityDate` is capped at it plus a minute: a laptop whose clock
+/// runs ahead never writes an activity in Twenty's future, which would then never move back.
+pub fn apply(base: &Snapshot, push: &Push, clock: WriteClock) -> Snapshot {
+    let activity_cap = clock
+        .twenty
+        .then(|| clock.now + chrono::TimeDelta::minutes(1));
     let mut next = base.clone();
     let readable = |f: &str| base.is_readable(f);
     if readable("totalXp") && push.xp_delta != 0 {
@@ -106,12 +130,40 @@ pub fn apply(base: &Snapshot, push: &Push, activity_cap: Option<Timestamp>) -> S
         Watermark::Event {
             seq: push.last_seq,
             event: push.last_event.clone(),
+            at: Some(format(clock.now)),
         },
     );
+    prune_idle(&mut next.sync_watermarks, push.device_id(), clock.now);
     if readable("syncRevision") {
         next.sync_revision = base.sync_revision + 1;
     }
     next
+}
+
+/// Keeps `syncWatermarks` bounded however often laptops fork: once it holds more than
+/// [`PRUNE_ABOVE_ENTRIES`], entries not written for [`IDLE_PRUNED_AFTER_DAYS`] go (never
+/// `own`, never one without a time: older RepXP versions wrote those). A device whose entry
+/// went has either nothing in flight (its next push writes a new entry) or events sent that
+/// long ago, which it holds as unverified instead of sending them again.
+pub fn prune_idle(marks: &mut BTreeMap<String, Watermark>, own: &str, now: Timestamp) {
+    if marks.len() <= PRUNE_ABOVE_ENTRIES {
+        return;
+    }
+    let cutoff = now - chrono::TimeDelta::days(IDLE_PRUNED_AFTER_DAYS);
+    let before = marks.len();
+    marks.retain(|device, w| {
+        let written = match w {
+            Watermark::Event { at: Some(at), .. } => parse(at).ok(),
+            _ => None,
+        };
+        device == own || written.is_none_or(|t| t >= cutoff)
+    });
+    if marks.len() < before {
+        tracing::info!(
+            pruned = before - marks.len(),
+            "syncWatermarks: entries idle for {IDLE_PRUNED_AFTER_DAYS} days pruned"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +205,26 @@ mod tests {
         Watermark::Event {
             seq,
             event: event.into(),
+            at: None,
+        }
+    }
+
+    fn written(days_ago: i64) -> Watermark {
+        Watermark::Event {
+            seq: 1,
+            event: "e1".into(),
+            at: Some(format(now() - chrono::TimeDelta::days(days_ago))),
+        }
+    }
+
+    fn now() -> Timestamp {
+        parse("2026-12-07T12:00:00.000Z").expect("time")
+    }
+
+    fn clock() -> WriteClock {
+        WriteClock {
+            now: now(),
+            twenty: false,
         }
     }
 
@@ -217,13 +289,47 @@ mod tests {
         };
         base.defeated_bosses.insert("gatekeeper".into());
         base.sync_watermarks.insert("dev-b".into(), wm(9, "b9"));
-        let next = apply(&base, &push(1, 3, 25, &["gatekeeper", "procurement"]), None);
+        let next = apply(
+            &base,
+            &push(1, 3, 25, &["gatekeeper", "procurement"]),
+            clock(),
+        );
         assert_eq!(next.total_xp, 125);
         assert_eq!(next.level, Some(9), "another writer's level stands");
         assert_eq!(next.sync_revision, 5);
         assert_eq!(next.defeated_bosses.len(), 2);
         assert_eq!(next.sync_watermarks["dev-b"], wm(9, "b9"));
-        assert_eq!(next.sync_watermarks["dev-a"], wm(3, "e3"));
+        assert_eq!(
+            next.sync_watermarks["dev-a"],
+            Watermark::Event {
+                seq: 3,
+                event: "e3".into(),
+                at: Some(format(now()))
+            }
+        );
+    }
+
+    #[test]
+    fn idle_entries_are_pruned_only_past_the_bound_and_never_our_own_or_an_undated_one() {
+        let mut base = Snapshot::default();
+        for i in 0..PRUNE_ABOVE_ENTRIES - 2 {
+            base.sync_watermarks
+                .insert(format!("old-{i:02}"), written(91));
+        }
+        base.sync_watermarks.insert("undated".into(), wm(4, "u4"));
+        let p = push(1, 2, 5, &[]);
+        let next = apply(&base, &p, clock());
+        assert_eq!(
+            next.sync_watermarks.len(),
+            PRUNE_ABOVE_ENTRIES,
+            "at the bound nothing goes, however old"
+        );
+
+        base.sync_watermarks.insert("recent".into(), written(89));
+        base.sync_watermarks.insert("dev-a".into(), written(200));
+        let next = apply(&base, &p, clock());
+        let kept: Vec<&str> = next.sync_watermarks.keys().map(String::as_str).collect();
+        assert_eq!(kept, ["dev-a", "recent", "undated"]);
     }
 
     #[test]
@@ -234,7 +340,7 @@ mod tests {
         };
         base.unreadable
             .insert("defeatedBosses".into(), "not JSON".into());
-        let next = apply(&base, &push(1, 1, 5, &["dragon"]), None);
+        let next = apply(&base, &push(1, 1, 5, &["dragon"]), clock());
         assert_eq!(next.total_xp, 15);
         assert!(next.defeated_bosses.is_empty());
     }
@@ -268,8 +374,8 @@ mod tests {
         #[test]
         fn pushes_from_two_devices_commute(a in arb_push("dev-a"), b in arb_push("dev-b"), base_xp in 0i64..1000) {
             let base = Snapshot { total_xp: base_xp, ..Snapshot::default() };
-            let ab = apply(&apply(&base, &a, None), &b, None);
-            let ba = apply(&apply(&base, &b, None), &a, None);
+            let ab = apply(&apply(&base, &a, clock()), &b, clock());
+            let ba = apply(&apply(&base, &b, clock()), &a, clock());
             prop_assert_eq!(ab.total_xp, base_xp + a.xp_delta + b.xp_delta);
             prop_assert_eq!(ab.total_xp, ba.total_xp);
             prop_assert_eq!(&ab.defeated_bosses, &ba.defeated_bosses);
@@ -281,7 +387,7 @@ mod tests {
         #[test]
         fn replay_after_landing_never_writes_again(a in arb_push("dev-a"), base_xp in 0i64..1000) {
             let base = Snapshot { total_xp: base_xp, ..Snapshot::default() };
-            let landed = apply(&base, &a, None);
+            let landed = apply(&base, &a, clock());
             let ev = a.last_event.clone();
             let here = local(true, a.last_seq, Some(&ev));
             prop_assert_eq!(

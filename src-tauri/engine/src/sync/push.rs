@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::hold::{hold_diverged, hold_unreadable, release_readable};
-use super::plan::{apply, settle, Local, Settled};
+use super::hold::{hold_diverged, hold_if_pruned, hold_unreadable, release_readable};
+use super::plan::{apply, settle, Local, Settled, WriteClock};
 use super::resolve::read_base;
 use super::run::{Ctx, SyncError};
 use crate::crashpoint;
@@ -14,7 +14,6 @@ use crate::lineage::Claim;
 use crate::outbox::{ParkedKind, Push};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
-use crate::timefmt::Timestamp;
 use crate::twenty::progression_json::update_fields;
 use crate::twenty::{TwentyClient, TwentyError};
 
@@ -88,6 +87,10 @@ pub(super) async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
                     why: why.clone(),
                 });
             }
+            if hold_if_pruned(ctx, &push, cur)? {
+                base = current;
+                continue;
+            }
             match settle(
                 cur.sync_watermarks.get(push.device_id()),
                 &push,
@@ -115,12 +118,15 @@ pub(super) async fn push_all(ctx: &mut Ctx<'_>) -> Result<(), SyncError> {
             }
         }
         let template = current.clone().unwrap_or_default();
-        let next = apply(&template, &push, activity_cap(ctx.client));
-        ctx.store.record_claim(&Claim {
-            device: push.device_id().to_string(),
-            seq: push.last_seq,
-            event: push.last_event.clone(),
-        })?;
+        let next = apply(&template, &push, write_clock(ctx.client));
+        ctx.store.record_claim(
+            &Claim {
+                device: push.device_id().to_string(),
+                seq: push.last_seq,
+                event: push.last_event.clone(),
+            },
+            push.first_seq,
+        )?;
         crashpoint::hit(crashpoint::BEFORE_SEND);
         let sent = match template.remote_id.as_deref() {
             None => {
@@ -328,9 +334,14 @@ pub(super) fn settle_pending(
     Ok(())
 }
 
-/// Twenty's clock plus a minute: the latest `lastActivityDate` RepXP writes (see `plan::apply`).
-fn activity_cap(client: &TwentyClient) -> Option<Timestamp> {
-    client
-        .clock_offset()
-        .map(|offset| crate::timefmt::now() + offset + chrono::TimeDelta::minutes(1))
+/// Twenty's clock where RepXP has heard it (it caps `lastActivityDate`, see `plan::apply`).
+fn write_clock(client: &TwentyClient) -> WriteClock {
+    let now = crate::timefmt::now();
+    match client.clock_offset() {
+        Some(offset) => WriteClock {
+            now: now + offset,
+            twenty: true,
+        },
+        None => WriteClock { now, twenty: false },
+    }
 }

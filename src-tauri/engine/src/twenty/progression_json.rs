@@ -176,6 +176,7 @@ fn watermarks(v: Option<Value>) -> Result<BTreeMap<String, Watermark>, Unreadabl
                     (Some(seq), Some(event)) if seq > 0 => Some(Watermark::Event {
                         seq,
                         event: event.to_string(),
+                        at: o.get("at").and_then(Value::as_str).map(str::to_string),
                     }),
                     _ => None,
                 },
@@ -414,7 +415,8 @@ mod tests {
             a.sync_watermarks["d2"],
             Watermark::Event {
                 seq: 9,
-                event: "e9".into()
+                event: "e9".into(),
+                at: None
             }
         );
         assert!(a.unreadable.is_empty());
@@ -477,6 +479,7 @@ mod tests {
             Watermark::Event {
                 seq: 9,
                 event: "e".into(),
+                at: Some("2026-11-25T10:00:00.000Z".into()),
             },
         );
         s.last_activity_date = Some("2026-11-25T10:00:00.000Z".into());
