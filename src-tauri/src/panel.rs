@@ -22,6 +22,11 @@ use repxp_control::{self as control, Push, Request};
 
 /// Runs the panel until its window closes. Fails at once if no tray process runs.
 pub fn run(data_dir: PathBuf, context: tauri::Context) -> anyhow::Result<()> {
+    // Tauri would panic in its setup hook instead (the tray asks first; this is for a panel
+    // process started by hand).
+    if let Some(why) = window::missing_webview() {
+        anyhow::bail!("{why}");
+    }
     // On Tauri's own runtime, so the stream's reactor is the one its tasks run on.
     let (lines, write, first) = tauri::async_runtime::block_on(async {
         let stream = control::connect(&data_dir).await?;

@@ -46,6 +46,11 @@ impl PanelHost {
             self.send(&Push::Focus);
             return;
         }
+        if let Some(why) = crate::window::missing_webview() {
+            self.running.store(false, Ordering::SeqCst);
+            tracing::warn!("{why}");
+            return;
+        }
         let started = std::env::current_exe().and_then(|exe| {
             let mut command = std::process::Command::new(exe);
             command

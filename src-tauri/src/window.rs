@@ -73,6 +73,21 @@ fn show(w: &tauri::WebviewWindow) {
 }
 
 /// A second "Open panel" while it is open: bring it to the front.
+/// Why no panel window can be made on this computer, if so. Windows draws it with Microsoft Edge
+/// WebView2: Windows 11 ships it, an old Windows 10 may lack it, Wine never has it. Asked before
+/// the panel process starts (the tray stays light: on Linux nothing is loaded to ask).
+pub fn missing_webview() -> Option<String> {
+    #[cfg(windows)]
+    if let Err(e) = tauri::webview_version() {
+        return Some(format!(
+            "the panel needs Microsoft Edge WebView2, which this computer does not have ({e}); \
+             install it from https://developer.microsoft.com/microsoft-edge/webview2 \
+             (XP, sync and the tray menu work without it)"
+        ));
+    }
+    None
+}
+
 pub fn focus(app: &AppHandle) {
     if let Some(w) = app.get_webview_window(LABEL) {
         let _ = w.unminimize();
