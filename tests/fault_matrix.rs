@@ -125,15 +125,31 @@ fn command(l: &Laptop, url: &str, key: &str, args: &[&str]) -> Command {
     c
 }
 
+/// Wine's CreateProcess now and then fails under this load with ERROR_INTERNAL_ERROR (1359)
+/// before the program starts (seen in `make test-windows`): nothing ran, so start it again.
+const WINE_SPAWN_HICCUP: i32 = 1359;
+
+/// Runs `start` (a spawn or a run) again while it fails that way.
+fn started<T>(mut start: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut tries = 0;
+    loop {
+        match start() {
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(WINE_SPAWN_HICCUP) && tries < 5 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Starts a sync that stops at `point`, then SIGKILLs it there. Returns whether the kill landed
 /// at the point (a sync with nothing to push never reaches the push points).
 fn sync_killed_at(mut cmd: Command, point: &str) -> bool {
-    let mut child = cmd
-        .env("REPXP_CRASHPOINT", point)
+    cmd.env("REPXP_CRASHPOINT", point)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+        .stderr(Stdio::piped());
+    let mut child = started(|| cmd.spawn()).expect("spawn");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -151,11 +167,8 @@ fn sync_killed_at(mut cmd: Command, point: &str) -> bool {
 
 /// A sync killed after a random few milliseconds, wherever it is.
 fn sync_killed_after(mut cmd: Command, ms: u64) {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = started(|| cmd.spawn()).expect("spawn");
     std::thread::sleep(Duration::from_millis(ms));
     let _ = child.kill();
     let _ = child.wait();
@@ -349,9 +362,8 @@ struct Case {
 
 impl Case {
     fn run_with_key(&self, li: usize, key: &str, args: &[&str]) -> Output {
-        command(&self.laptops[li], &self.url, key, args)
-            .output()
-            .expect("run repxp-cli")
+        let mut c = command(&self.laptops[li], &self.url, key, args);
+        started(|| c.output()).expect("run repxp-cli")
     }
 
     fn run(&self, li: usize, args: &[&str], tally: &mut Tally) -> Output {
