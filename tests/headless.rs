@@ -373,3 +373,91 @@ fn the_runner_waits_for_the_tray_and_syncs_once_it_quits() {
         "a runner that stopped leaves no owner behind"
     );
 }
+
+/// `repxp-cli web` as the rep uses it while the runner serves the award API.
+fn web(l: &Laptop, args: &[&str]) -> (bool, String) {
+    let out = Command::new(CLI)
+        .arg("--data-dir")
+        .arg(&l.data)
+        .arg("web")
+        .args(args)
+        .env_remove("REPXP_DATA_DIR")
+        .output()
+        .expect("run repxp-cli web");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn a_page_paired_with_repxp_cli_web_awards_xp_that_reaches_twenty() {
+    let t = twenty();
+    let l = Laptop::new(&t, ANA);
+    let (ok, said) = web(&l, &["list"]);
+    assert!(!ok && said.contains("RepXP is not running"), "{said}");
+    let mut runner = Runner::start(&l, "0");
+    runner.wait_for(Stream::Out, SYNCING, Duration::from_secs(10));
+    let url = eventually(Duration::from_secs(10), || endpoint(&l.data))
+        .unwrap_or_else(|| panic!("no award API endpoint; output:\n{}", runner.output()));
+    let dialer = "https://dialer.example.com";
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let http = reqwest::Client::new();
+    let asked: Value = rt.block_on(async {
+        http.post(format!("{url}/v1/pair"))
+            .header("origin", dialer)
+            .send()
+            .await
+            .expect("pair")
+            .json()
+            .await
+            .expect("json")
+    });
+    let request = asked["request"].as_str().expect("request id").to_string();
+    let (ok, said) = web(&l, &["list"]);
+    assert!(
+        ok && said.contains(&format!("asking to pair now: {dialer}")),
+        "{said}"
+    );
+    let (ok, said) = web(&l, &["allow", "https://not-asking.example"]);
+    assert!(!ok && said.contains("is not asking to pair"), "{said}");
+    let (ok, said) = web(&l, &["allow", dialer]);
+    assert!(ok, "{said}");
+    let token = rt.block_on(async {
+        let v: Value = http
+            .get(format!("{url}/v1/pair"))
+            .header("origin", dialer)
+            .header("x-repxp-pairing", &request)
+            .send()
+            .await
+            .expect("poll")
+            .json()
+            .await
+            .expect("json");
+        v["token"].as_str().expect("token").to_string()
+    });
+    let status = rt.block_on(async {
+        http.post(format!("{url}/v1/awards"))
+            .header("origin", dialer)
+            .bearer_auth(&token)
+            .body(r#"{"kind":"xp","amount":30,"id":"0193a7c0-0000-7000-8000-0000000000c1"}"#)
+            .send()
+            .await
+            .expect("award")
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 201);
+    pushed(&t, 30, &mut runner);
+    let (ok, said) = web(&l, &["list"]);
+    assert!(ok && said.contains(&format!("allowed  {dialer}")), "{said}");
+    assert!(!said.contains(&token), "the list never shows a token");
+    let (ok, said) = web(&l, &["revoke", dialer]);
+    assert!(ok && said.contains("may no longer award XP"), "{said}");
+    runner.stop_cleanly();
+}

@@ -12,8 +12,10 @@
 //! A crate of its own so the engine stays free of an HTTP server: the tray (`repxp`) and
 //! `repxp-cli run` both serve it with [`serve_from_env`].
 
+mod browser;
 mod secret;
 mod server;
+pub mod web;
 
 pub use secret::{load_or_create_secret, Secret, SECRET_FILE};
 pub use server::{bind, endpoint_file, serve, start, AwardApi, ENDPOINT_FILE};
@@ -56,6 +58,8 @@ pub enum AwardApiError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} is not readable as RepXP wrote it ({why}); fix or delete it")]
+    Corrupt { path: PathBuf, why: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,

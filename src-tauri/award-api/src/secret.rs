@@ -22,6 +22,11 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
+    /// A token kept elsewhere (a web origin's), compared the same way.
+    pub(crate) fn from_text(text: &str) -> Secret {
+        Secret(text.to_string())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -56,14 +61,16 @@ pub fn load_or_create_secret(data_dir: &Path) -> Result<Secret, AwardApiError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => return Err(AwardApiError::Read { path, source }),
     }
-    let secret = Secret(
-        rand::random::<[u8; SECRET_BYTES]>()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    );
+    let secret = Secret(random_hex(SECRET_BYTES));
     write_private(&path, &format!("{}\n", secret.0))?;
     Ok(secret)
+}
+
+/// `bytes` random bytes as hex, from the OS's generator (through `rand`).
+pub(crate) fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }
 
 #[cfg(unix)]

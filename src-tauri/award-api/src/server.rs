@@ -8,7 +8,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, options, post};
 use axum::Router;
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -18,7 +18,9 @@ use repxp_engine::intake::Intake;
 use repxp_engine::progression::Progression;
 use repxp_engine::{Store, StoreError};
 
+use crate::browser::{self, Caller};
 use crate::secret::{load_or_create_secret, write_private, Secret};
+use crate::web::WebOrigins;
 use crate::AwardApiError;
 
 /// Inside the data directory: `{"url": "http://127.0.0.1:PORT"}` once the app listens, so a tool
@@ -38,9 +40,13 @@ pub struct AwardApi {
     _stop: oneshot::Sender<()>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     secret: Secret,
     store: Mutex<Store>,
+    /// Web pages the rep let award XP (browser.rs).
+    pub(crate) web: Mutex<WebOrigins>,
+    /// The port we listen on: `Host` must name it (browser.rs).
+    pub(crate) port: u16,
 }
 
 /// Listens on 127.0.0.1:`port` (or a free port if that one is taken) and writes the endpoint
@@ -94,10 +100,24 @@ pub fn serve(
     let shared = Arc::new(Shared {
         secret: load_or_create_secret(data_dir)?,
         store: Mutex::new(Store::open_dir(data_dir)?),
+        web: Mutex::new(WebOrigins::load(data_dir)?),
+        port: addr.port(),
     });
     let app = Router::new()
-        .route("/v1/awards", post(award))
-        .route("/v1/progression", get(progression))
+        .route("/v1/awards", post(award).options(browser::preflight))
+        .route(
+            "/v1/progression",
+            get(progression).options(browser::preflight),
+        )
+        .route(
+            "/v1/pair",
+            post(browser::pair_ask)
+                .get(browser::pair_poll)
+                .options(browser::preflight),
+        )
+        .route("/v1/web", get(browser::list))
+        .route("/v1/web/{action}", post(browser::decide))
+        .route("/v1/{*rest}", options(browser::preflight))
         .fallback(|| async { reply(StatusCode::NOT_FOUND, "no such endpoint; POST /v1/awards") })
         .with_state(shared);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -117,7 +137,10 @@ pub fn serve(
     Ok(AwardApi { addr, _stop: stop })
 }
 
-fn reply(status: StatusCode, error: impl std::fmt::Display) -> Response {
+/// A refusal's answer, boxed: it is large and the happy path should not carry it.
+pub(crate) type Refusal = Box<Response>;
+
+pub(crate) fn reply(status: StatusCode, error: impl std::fmt::Display) -> Response {
     (
         status,
         axum::Json(json!({ "ok": false, "error": error.to_string() })),
@@ -125,29 +148,37 @@ fn reply(status: StatusCode, error: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
-/// The refusal, if any. Who may talk to us at all: a local program that knows the secret, and not a web page (a
-/// browser always sends Origin on cross-site requests; a dialer does not).
-fn refusal(peer: SocketAddr, headers: &HeaderMap, secret: &Secret) -> Option<Response> {
-    if !peer.ip().is_loopback() {
-        tracing::warn!(%peer, "award API refused a non-loopback peer");
-        return Some(reply(
-            StatusCode::FORBIDDEN,
-            "the award API accepts local programs only",
-        ));
-    }
-    if headers.contains_key(header::ORIGIN) {
-        return Some(reply(
-            StatusCode::FORBIDDEN,
-            "the award API does not accept requests from web pages",
-        ));
-    }
-    let given = headers
+/// `Authorization: Bearer <token>`'s token.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
-        Some(g) if secret.matches(g) => None,
+        .map(str::trim)
+}
+
+/// Who may talk to us at all: a local program that knows the secret, or a page of an origin the
+/// rep allowed with that origin's token (a browser always sends Origin on cross-site requests; a
+/// dialer does not), and only through this computer's loopback names.
+fn refusal(peer: SocketAddr, headers: &HeaderMap, shared: &Shared) -> Result<Caller, Refusal> {
+    if !peer.ip().is_loopback() {
+        tracing::warn!(%peer, "award API refused a non-loopback peer");
+        return Err(Box::new(reply(
+            StatusCode::FORBIDDEN,
+            "the award API accepts local programs only",
+        )));
+    }
+    if let Some(r) = browser::host_refusal(headers, shared.port) {
+        return Err(Box::new(r));
+    }
+    if let Some(origin) = browser::origin_of(headers)? {
+        return match browser::page_refusal(shared, &origin, headers) {
+            Some(r) => Err(Box::new(r)),
+            None => Ok(Caller::Page(origin)),
+        };
+    }
+    match bearer(headers) {
+        Some(g) if shared.secret.matches(g) => Ok(Caller::Local),
         _ => {
             tracing::warn!(%peer, "award API refused a request without the right secret");
             let mut r = reply(
@@ -156,8 +187,32 @@ fn refusal(peer: SocketAddr, headers: &HeaderMap, secret: &Secret) -> Option<Res
             );
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            Some(r)
+            Err(Box::new(r))
         }
+    }
+}
+
+/// The rep's own programs only (the award secret, no page).
+pub(crate) fn local_refusal(
+    peer: SocketAddr,
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    match refusal(peer, headers, shared) {
+        Ok(Caller::Local) => None,
+        Ok(Caller::Page(origin)) => Some(reply(
+            StatusCode::FORBIDDEN,
+            format!("{origin} may award XP, not decide which pages may"),
+        )),
+        Err(r) => Some(*r),
+    }
+}
+
+/// A page's answer carries the CORS headers its browser needs to let the page read it.
+fn answer(caller: &Caller, r: Response) -> Response {
+    match caller {
+        Caller::Local => r,
+        Caller::Page(origin) => browser::with_cors(r, origin),
     }
 }
 
@@ -167,9 +222,13 @@ async fn award(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Some(r) = refusal(peer, &headers, &shared.secret) {
-        return r;
+    match refusal(peer, &headers, &shared) {
+        Ok(caller) => answer(&caller, record_award(shared, body).await),
+        Err(r) => *r,
     }
+}
+
+async fn record_award(shared: Arc<Shared>, body: Body) -> Response {
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         return reply(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -217,9 +276,13 @@ async fn progression(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = refusal(peer, &headers, &shared.secret) {
-        return r;
+    match refusal(peer, &headers, &shared) {
+        Ok(caller) => answer(&caller, read_progression(shared).await),
+        Err(r) => *r,
     }
+}
+
+async fn read_progression(shared: Arc<Shared>) -> Response {
     let read =
         tokio::task::spawn_blocking(move || lock(&shared)?.progression().map_err(store_failure))
             .await;

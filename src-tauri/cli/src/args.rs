@@ -109,6 +109,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Which web pages may award XP: `list`, `allow`/`deny` the page asking to pair, `revoke`.
+    Web {
+        #[command(subcommand)]
+        command: crate::web::WebCommand,
+    },
     /// Send again events held back (refused by Twenty, "may already be on Twenty", or earned
     /// under an earlier email whose record cannot be reached: those go to the current one): the
     /// given event ids, or all of them.

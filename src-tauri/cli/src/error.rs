@@ -18,4 +18,6 @@ pub enum CliError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Headless(#[from] HeadlessError),
+    #[error("{0}")]
+    Web(String),
 }

@@ -9,6 +9,7 @@ mod args;
 mod error;
 pub mod headless;
 mod remote;
+pub mod web;
 
 use std::io::Write;
 
@@ -91,6 +92,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Team { json } => {
             drop(store);
             remote::team(&dir, json, out)
+        }
+        Command::Web { command } => {
+            drop(store);
+            web::run(&dir, command, out)
         }
         Command::Run => {
             // The runner keeps its own connections; this one would only sit open for hours.
