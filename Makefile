@@ -11,12 +11,14 @@ TEST_PKGS := xvfb xauth dbus-daemon gnome-keyring notification-daemon libsecret-
 
 # check-platforms: Debian's Rust builds std for any target; mingw for Windows C; zig (PyPI) for macOS C.
 PLATFORM_PKGS := rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64
+# test-browser: a real browser for the web-app client (tests/browser/run.py).
+BROWSER_PKGS := chromium chromium-driver
 # test-windows: Wine runs what mingw linked (tests/windows/wine-run.sh).
 WINDOWS_PKGS := wine wine64
 
 CARGO ?= cargo
 
-.PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui test-twenty twenty-prepare deps-windows test-windows test-windows-fake test-windows-tray
+.PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui test-twenty twenty-prepare deps-windows test-windows test-windows-fake test-windows-tray test-browser
 
 help:
 	@echo "make run      start the RepXP tray app (local-first; works with no Twenty configured)"
@@ -29,6 +31,7 @@ help:
 	@echo "make test-fresh   the .deb and make run in a clean Debian 12 root (slow)"
 	@echo "make test-gui the panel end to end: real binary and webview under Xvfb, D-Bus, keyring"
 	@echo "make test-twenty  the suites against a real Twenty built from source (tests/real-twenty)"
+	@echo "make test-browser web pages awarding XP through RepXP's JavaScript client, in headless Chromium"
 	@echo "make test-windows the library and CLI suites and repxp-cli.exe, built for Windows, under Wine"
 	@echo "make test-windows-tray  repxp.exe, the tray app built for Windows, under Wine and Xvfb"
 	@echo "make demo     the app against a local fake Twenty: watch XP sync, go offline, recover"
@@ -44,7 +47,7 @@ run: deps
 	scripts/run-app.sh $${CARGO_TARGET_DIR:-target}/debug/repxp
 
 # The real Twenty builds in the background (first time ~7 min, cached after) while Rust builds.
-test: deps-test twenty-prepare lint check-platforms test-rust test-windows test-twenty test-gui
+test: deps-test twenty-prepare lint check-platforms test-rust test-browser test-windows test-twenty test-gui
 
 deps-platforms:
 	@scripts/apt-ensure.sh $(PLATFORM_PKGS)
@@ -61,6 +64,12 @@ deps-windows: deps-platforms
 test-windows: deps-windows test-windows-fake
 	scripts/test-windows.sh
 	tests/windows/cli.sh
+
+# Web pages awarding XP through the JavaScript client, in headless Chromium (no display needed).
+test-browser: deps-test
+	@scripts/apt-ensure.sh $(BROWSER_PKGS)
+	$(CARGO) build -q -p repxp-cli -p repxp-fake-twenty
+	tests/browser/run.py
 
 # The tray app under Wine (not in `make test`: repxp.exe, Tauri and WebView2's loader, adds ~12 min cold).
 test-windows-tray: test-windows

@@ -1,8 +1,9 @@
 //! The local award API (DESIGN §5b): while the tray app runs, the dialer and other local tools can
 //! award XP over HTTP on 127.0.0.1 instead of starting `repxp-cli` per call. Each request carries
 //! the per-install secret kept in a file only this user can read, so another user on the same
-//! machine, a web page in a browser, or anything off the machine cannot award XP. Awards land in
-//! the same events table as the CLI's, idempotent on the event id.
+//! machine or anything off the machine cannot award XP. A web page may, once the rep allowed its
+//! origin, with that origin's own token (`browser`, `web`; README "Award XP from a web app").
+//! Awards land in the same events table as the CLI's, idempotent on the event id.
 //!
 //! ```text
 //! POST /v1/awards        Authorization: Bearer <secret>   body: one event as for `repxp-cli stream`
