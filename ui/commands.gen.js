@@ -108,6 +108,17 @@ export function resolveHeld(action) {
 }
 
 /**
+ * The rep's answer to a web page: "allow" or "deny" the one asking to pair, "revoke" one
+ * allowed before. Returns the line to show.
+ * @param {string} origin
+ * @param {string} action
+ * @returns {Promise<string>}
+ */
+export function answerWebPage(origin, action) {
+  return invoke("answer_web_page", { origin, action });
+}
+
+/**
  * Calls `handler` with each new overview the app sends.
  * @param {(overview: Overview) => void} handler
  * @returns {Promise<() => void>} a function that stops listening

@@ -4,6 +4,7 @@
 // Rust is called only through commands.gen.js, generated from src-tauri/src/commands/list.rs.
 
 import {
+  answerWebPage,
   getOverview,
   getTeam,
   onOverviewChanged,
@@ -130,6 +131,42 @@ function renderAlert(o) {
   const btn = $("alert-action");
   btn.textContent = action.label;
   btn.onclick = action.run;
+}
+
+/** A web page asking to send XP (README "Award XP from a web app"): the rep allows or denies it
+ * here; Settings lists the pages decided on, an allowed one with Revoke. */
+function renderWebAsk(o) {
+  const web = o.web ?? { asking: null, origins: [] };
+  const box = $("web-ask");
+  box.hidden = !web.asking;
+  if (web.asking) {
+    $("web-ask-origin").textContent = `${web.asking} asks to send XP to RepXP.`;
+    $("web-allow").onclick = () => answerWeb(web.asking, "allow");
+    $("web-deny").onclick = () => answerWeb(web.asking, "deny");
+  }
+  $("web-pages").hidden = web.origins.length === 0;
+  $("web-origins").replaceChildren(
+    ...web.origins.map((w) => {
+      const li = document.createElement("li");
+      li.append(
+        Object.assign(document.createElement("span"), { className: "name", textContent: w.origin, title: w.origin }),
+        Object.assign(document.createElement("span"), { className: `chip ${w.state === "allowed" ? "pushed" : "pending"}`, textContent: w.state }),
+      );
+      const b = Object.assign(document.createElement("button"), { type: "button", className: "btn small", textContent: w.state === "allowed" ? "Revoke" : "Forget" });
+      b.onclick = () => answerWeb(w.origin, "revoke");
+      li.append(b);
+      return li;
+    }),
+  );
+}
+
+async function answerWeb(origin, action) {
+  try {
+    await answerWebPage(origin, action);
+  } catch (e) {
+    $("attention").hidden = false;
+    $("attention").append(Object.assign(document.createElement("p"), { className: "warning", textContent: String(e) }));
+  }
 }
 
 /** Lines that need the rep's (or their admin's) eye while sync goes on; held-back events get
@@ -389,6 +426,7 @@ function render(o) {
   $("sync-now").disabled = !o.configured || o.settings.paused;
 
   renderPace(o);
+  renderWebAsk(o);
   renderAlert(o);
   renderAttention(o);
   renderActivity(o);

@@ -20,7 +20,7 @@ use tauri::{AppHandle, Manager, RunEvent};
 use tokio::sync::mpsc;
 
 use crate::desktop_notify::Notifier;
-use crate::notices::{Notice, Notices};
+use crate::notices::{Notice, NoticeKind, Notices};
 use crate::overview::{self, KeyView};
 use crate::panel_host::{self, PanelHost};
 use crate::state::AppState;
@@ -38,6 +38,43 @@ fn show_notices(notifier: &Arc<Notifier>, notices: Vec<Notice>) {
             notifier.show(n);
         }
     });
+}
+
+/// A web page asking to pair: one notification per request (the rep answers in the panel), and a
+/// redraw whenever a page asks or the rep answers, so the panel shows it at once.
+async fn ask_the_rep(app: AppHandle, desk: award_api::WebDesk) {
+    let state = app.state::<AppState>();
+    let mut changes = desk.changes();
+    let _ = state.web.set(desk.clone());
+    let mut announced: Option<String> = None;
+    loop {
+        let asking = desk.waiting();
+        if asking.is_some() && asking != announced {
+            let notifications = state
+                .store
+                .lock()
+                .ok()
+                .and_then(|s| s.flag(Setting::Notifications, true).ok())
+                .unwrap_or(true);
+            if let (Some(origin), true) = (&asking, notifications) {
+                show_notices(
+                    &state.notifier,
+                    vec![Notice {
+                        kind: NoticeKind::Question,
+                        title: "A web page wants to send XP".into(),
+                        body: format!(
+                            "{origin} asks to send XP to RepXP. Open RepXP to allow or deny it."
+                        ),
+                    }],
+                );
+            }
+        }
+        announced = asking;
+        let _ = state.kick.send(());
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The one task that redraws. It waits for a kick (database write, command), a scheduler status
@@ -185,6 +222,7 @@ pub fn run(
                 team: tokio::sync::Mutex::new(None),
                 _watcher: Mutex::new(watcher),
                 _instance_lock: lock,
+                web: std::sync::OnceLock::new(),
             });
             app.manage(PanelHost::new(data_dir.clone()));
             let state = app.state::<AppState>();
@@ -192,7 +230,13 @@ pub fn run(
             tray::create(&handle, &first)?;
             tracing::info!(ms = started.elapsed().as_millis() as u64, "tray ready");
             tauri::async_runtime::spawn(refresher(handle.clone(), kicks, started));
-            tauri::async_runtime::spawn(award_api::serve_from_env(data_dir.clone()));
+            let web_handle = handle.clone();
+            tauri::async_runtime::spawn(award_api::serve_from_env_with(
+                data_dir.clone(),
+                move |desk| {
+                    tauri::async_runtime::spawn(ask_the_rep(web_handle, desk));
+                },
+            ));
             tauri::async_runtime::spawn(panel_host::serve(handle.clone(), control));
             let key_handle = handle.clone();
             tauri::async_runtime::spawn(async move {

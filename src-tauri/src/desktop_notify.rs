@@ -38,7 +38,7 @@ impl Notifier {
         let previous = self.failure_id.lock().ok().and_then(|mut f| match n.kind {
             NoticeKind::Failure => *f,
             NoticeKind::Recovery => f.take(),
-            NoticeKind::LevelUp => None,
+            NoticeKind::LevelUp | NoticeKind::Question => None,
         });
         if let (NoticeKind::Recovery, Some(id)) = (n.kind, previous) {
             if let Err(e) = self.backend.close(id) {

@@ -217,6 +217,16 @@ impl Handlers for TrayHandlers {
             Ok(format!("{n} event(s) dropped."))
         }
     }
+
+    async fn answer_web_page(&self, origin: String, action: String) -> Result<String, String> {
+        let s = self.state();
+        let desk = s
+            .web
+            .get()
+            .ok_or("the award API is not running, so no web page can ask (REPXP_AWARD_PORT)")?;
+        // The desk's change wakes the tray's redraw, which sends the panel its new overview.
+        desk.decide(&action, &origin).map_err(|e| e.to_string())
+    }
 }
 
 /// "https://crm.acme.com/" -> "https://crm.acme.com"; refuses what the engine would refuse.

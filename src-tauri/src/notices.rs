@@ -25,6 +25,8 @@ pub enum NoticeKind {
     Failure,
     /// Withdraws the episode's failure notice and says so once.
     Recovery,
+    /// A web page asks to send XP: the rep answers in the panel.
+    Question,
 }
 
 #[derive(Debug)]

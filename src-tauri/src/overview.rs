@@ -193,6 +193,14 @@ pub struct KeyView {
     pub keychain_error: Option<String>,
 }
 
+/// Web pages and RepXP (README "Award XP from a web app"): the page asking to pair, which the
+/// panel puts to the rep, and the origins the rep decided on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WebPages {
+    pub asking: Option<String>,
+    pub origins: Vec<repxp_award_api::OriginView>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overview {
     pub progression: Progression,
@@ -217,6 +225,8 @@ pub struct Overview {
     pub settings: SettingsView,
     pub key: KeyView,
     pub data_dir: String,
+    /// Filled by the tray from its award API (`AppState::overview`).
+    pub web: WebPages,
 }
 
 fn env_set(name: &str) -> bool {
@@ -343,6 +353,7 @@ pub fn build(
         settings,
         key: key.clone(),
         data_dir: data_dir.display().to_string(),
+        web: WebPages::default(),
     })
 }
 

@@ -36,6 +36,8 @@ pub struct AppState {
     pub(super) _watcher: Mutex<Option<repxp_engine::db_watch::RecommendedWatcher>>,
     /// Held for the process's lifetime: this process is the tray for its data directory.
     pub(super) _instance_lock: repxp_engine::instance::InstanceLock,
+    /// The award API's web pairing, once it listens (app.rs).
+    pub(super) web: std::sync::OnceLock<repxp_award_api::WebDesk>,
 }
 
 /// How often the open panel may read the team from Twenty: the workspace's request budget is
@@ -73,7 +75,7 @@ impl AppState {
             .store
             .lock()
             .map_err(|_| "internal error: store lock")?;
-        overview::build(
+        let mut o = overview::build(
             &store,
             &self.data_dir,
             &status,
@@ -81,7 +83,14 @@ impl AppState {
             autostart,
             overview::now(),
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+        if let Some(desk) = self.web.get() {
+            o.web = overview::WebPages {
+                asking: desk.waiting(),
+                origins: desk.origins(),
+            };
+        }
+        Ok(o)
     }
 
     /// See [`config::credentials_stamp`]; `None` if the store cannot be read now.

@@ -18,6 +18,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::desk::{DecideError, WebDesk};
 use crate::server::{reply, Refusal, Shared};
 use crate::web::{Origin, PairAsked, PairPolled, WebOrigins};
 
@@ -174,6 +175,9 @@ pub(crate) async fn pair_ask(State(shared): State<Arc<Shared>>, headers: HeaderM
         Ok(mut w) => w.ask(&origin),
         Err(r) => return *r,
     };
+    if matches!(asked, PairAsked::Waiting { .. }) {
+        shared.bump();
+    }
     let r = match asked {
         PairAsked::Waiting { request } => {
             tracing::warn!(%origin, "a web page asks to send XP to RepXP: `repxp-cli web allow {origin}` or `repxp-cli web deny {origin}`");
@@ -216,6 +220,9 @@ pub(crate) async fn pair_poll(State(shared): State<Arc<Shared>>, headers: Header
         Ok(mut w) => w.poll(&origin, request),
         Err(r) => return *r,
     };
+    if matches!(polled, PairPolled::Allowed { .. } | PairPolled::Denied) {
+        shared.bump();
+    }
     let r = match polled {
         PairPolled::Waiting => state(
             StatusCode::ACCEPTED,
@@ -271,58 +278,33 @@ pub(crate) async fn decide(
     if let Some(r) = crate::server::local_refusal(peer, &shared, &headers) {
         return r;
     }
-    let origin = serde_json::from_str::<serde_json::Value>(&body)
+    let Some(origin) = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
-        .and_then(|v| v["origin"].as_str().and_then(Origin::parse));
-    let Some(origin) = origin else {
+        .and_then(|v| v["origin"].as_str().map(str::to_string))
+    else {
         return reply(
             StatusCode::BAD_REQUEST,
             "send {\"origin\": \"https://host[:port]\"}",
         );
     };
-    let mut w = match web(&shared) {
-        Ok(w) => w,
-        Err(r) => return *r,
-    };
-    let done = match action.as_str() {
-        "allow" => w.allow(&origin).map(|ok| {
-            if ok {
-                (StatusCode::OK, format!("{origin} may award XP now"))
-            } else {
-                (
-                    StatusCode::NOT_FOUND,
-                    format!("{origin} is not asking to pair: open its page and let it ask first"),
-                )
-            }
-        }),
-        "deny" => w.deny(&origin).map(|()| {
-            (
-                StatusCode::OK,
-                format!("{origin} denied; its page is not asked about again today"),
-            )
-        }),
-        "revoke" => w.revoke(&origin).map(|known| {
-            if known {
-                (StatusCode::OK, format!("{origin} may no longer award XP"))
-            } else {
-                (
-                    StatusCode::NOT_FOUND,
-                    format!("{origin} was neither allowed nor denied"),
-                )
-            }
-        }),
-        _ => return reply(StatusCode::NOT_FOUND, "allow, deny or revoke"),
-    };
-    match done {
-        Ok((status, said)) => {
-            tracing::info!(%origin, action, "web origin decision");
+    let desk = WebDesk { shared };
+    match desk.decide(&action, &origin) {
+        Ok(said) => axum::Json(json!({"ok": true, "said": said})).into_response(),
+        Err(e) => {
+            let status = match e {
+                DecideError::NotAsking(_) | DecideError::Unknown(_) => StatusCode::NOT_FOUND,
+                DecideError::NotAnOrigin(_) | DecideError::NoSuchAnswer(_) => {
+                    StatusCode::BAD_REQUEST
+                }
+                DecideError::Lock | DecideError::Save(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let why = e.to_string();
             (
                 status,
-                axum::Json(json!({"ok": status.is_success(), "said": said})),
+                axum::Json(json!({"ok": false, "said": why, "error": why})),
             )
                 .into_response()
         }
-        Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 

@@ -14,10 +14,12 @@
 //! `repxp-cli run` both serve it with [`serve_from_env`].
 
 mod browser;
+mod desk;
 mod secret;
 mod server;
 pub mod web;
 
+pub use desk::{DecideError, OriginView, WebDesk};
 pub use secret::{load_or_create_secret, Secret, SECRET_FILE};
 pub use server::{bind, endpoint_file, serve, start, AwardApi, ENDPOINT_FILE};
 
@@ -74,14 +76,23 @@ pub enum AwardApiError {
 /// task is dropped or aborted. Its writes reach the scheduler through the database watcher, like
 /// the CLI's. A failure to start is a warning: the CLI still records awards.
 pub async fn serve_from_env(data_dir: PathBuf) {
+    serve_from_env_with(data_dir, |_| {}).await
+}
+
+/// [`serve_from_env`], handing `ready` the rep's side of web pairing once it listens (the tray
+/// shows pages asking to pair).
+pub async fn serve_from_env_with(data_dir: PathBuf, ready: impl FnOnce(WebDesk)) {
     let started = match port_from_env() {
         Ok(None) => return tracing::info!("award API off ({PORT_ENV})"),
         Ok(Some(port)) => start(&data_dir, port).await,
         Err(e) => Err(e),
     };
     match started {
-        // Holding the handle keeps it listening.
-        Ok(_api) => std::future::pending::<()>().await,
+        Ok(api) => {
+            ready(api.desk());
+            // Holding the handle keeps it listening.
+            std::future::pending::<()>().await
+        }
         Err(e) => tracing::warn!(error = %e, "no award API; the CLI still records awards"),
     }
 }

@@ -19,6 +19,7 @@ use repxp_engine::progression::Progression;
 use repxp_engine::{Store, StoreError};
 
 use crate::browser::{self, Caller};
+use crate::desk::WebDesk;
 use crate::secret::{load_or_create_secret, write_private, Secret};
 use crate::web::WebOrigins;
 use crate::AwardApiError;
@@ -37,7 +38,17 @@ pub fn endpoint_file(data_dir: &Path) -> PathBuf {
 /// The running API; dropping it stops it.
 pub struct AwardApi {
     pub addr: SocketAddr,
+    shared: Arc<Shared>,
     _stop: oneshot::Sender<()>,
+}
+
+impl AwardApi {
+    /// The rep's side of web pairing.
+    pub fn desk(&self) -> WebDesk {
+        WebDesk {
+            shared: self.shared.clone(),
+        }
+    }
 }
 
 pub(crate) struct Shared {
@@ -47,6 +58,14 @@ pub(crate) struct Shared {
     pub(crate) web: Mutex<WebOrigins>,
     /// The port we listen on: `Host` must name it (browser.rs).
     pub(crate) port: u16,
+    /// Bumped when a page asks to pair or the rep answers (desk.rs).
+    pub(crate) changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Shared {
+    pub(crate) fn bump(&self) {
+        self.changed.send_modify(|n| *n += 1);
+    }
 }
 
 /// Listens on 127.0.0.1:`port` (or a free port if that one is taken) and writes the endpoint
@@ -102,6 +121,7 @@ pub fn serve(
         store: Mutex::new(Store::open_dir(data_dir)?),
         web: Mutex::new(WebOrigins::load(data_dir)?),
         port: addr.port(),
+        changed: tokio::sync::watch::channel(0).0,
     });
     let app = Router::new()
         .route("/v1/awards", post(award).options(browser::preflight))
@@ -119,7 +139,7 @@ pub fn serve(
         .route("/v1/web/{action}", post(browser::decide))
         .route("/v1/{*rest}", options(browser::preflight))
         .fallback(|| async { reply(StatusCode::NOT_FOUND, "no such endpoint; POST /v1/awards") })
-        .with_state(shared);
+        .with_state(shared.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let served = axum::serve(
@@ -134,7 +154,11 @@ pub fn serve(
             tracing::warn!(error = %e, "award API stopped");
         }
     });
-    Ok(AwardApi { addr, _stop: stop })
+    Ok(AwardApi {
+        addr,
+        shared,
+        _stop: stop,
+    })
 }
 
 /// A refusal's answer, boxed: it is large and the happy path should not carry it.

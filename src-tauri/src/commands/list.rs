@@ -45,4 +45,8 @@ panel_commands! {
     /// The rep's answer to events held back (refused by Twenty, or "may already be on Twenty"):
     /// "retry" sends them again with the next sync, "discard" drops them for good.
     fn resolve_held(action: String) -> String;
+
+    /// The rep's answer to a web page: "allow" or "deny" the one asking to pair, "revoke" one
+    /// allowed before. Returns the line to show.
+    fn answer_web_page(origin: String, action: String) -> String;
 }
