@@ -11,5 +11,8 @@ args=("$@")
 export FAULT_CASES="${FAULT_CASES:-25}"
 start=$(date +%s)
 # --tests: no doctests (rustdoc cannot run them for a -Zbuild-std target; the host runs them).
-scripts/windows-cargo.sh test --no-fail-fast --tests "${args[@]}"
+# --skip fleet_: the fleet is a timing simulation (one simulated minute = 1 s of real time, 100
+# engines at once) that Wine's slower threads miss on 2 cores (80 of 100 reps unconverged in one CI
+# run, green in two others); its code has no Windows path and it runs natively in `make test`.
+scripts/windows-cargo.sh test --no-fail-fast --tests "${args[@]}" -- --skip fleet_
 echo "== Windows tests under Wine: passed in $(( $(date +%s) - start )) s" >&2
