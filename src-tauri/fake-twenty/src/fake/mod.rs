@@ -485,6 +485,9 @@ impl Shared {
             truth.push((email, xp));
         }
         if n > 0 {
+            // Created later for certain: Twenty shows createdAt to the millisecond, and a
+            // duplicate made in the same millisecond as the team could not be told apart by age.
+            std::thread::sleep(std::time::Duration::from_millis(2));
             self.insert_record(&json!({"repEmail": "REP001@acme.test", "totalXp": 99_999}));
             let gone =
                 self.insert_record(&json!({"repEmail": "left@acme.test", "totalXp": 88_888}));
