@@ -18,7 +18,7 @@ WINDOWS_PKGS := wine wine64
 
 CARGO ?= cargo
 
-.PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui test-twenty twenty-prepare deps-windows test-windows test-windows-fake test-windows-tray test-browser
+.PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui test-twenty twenty-prepare deps-windows test-windows test-windows-fake test-windows-tray package-windows test-browser
 
 help:
 	@echo "make run      start the RepXP tray app (local-first; works with no Twenty configured)"
@@ -33,7 +33,8 @@ help:
 	@echo "make test-twenty  the suites against a real Twenty built from source (tests/real-twenty)"
 	@echo "make test-browser web pages awarding XP through RepXP's JavaScript client, in headless Chromium"
 	@echo "make test-windows the library and CLI suites and repxp-cli.exe, built for Windows, under Wine"
-	@echo "make test-windows-tray  repxp.exe, the tray app built for Windows, under Wine and Xvfb"
+	@echo "make test-windows-tray  repxp.exe, the tray app built for Windows, and its installer, under Wine and Xvfb"
+	@echo "make package-windows   the Windows installer (release build, NSIS), built on Linux"
 	@echo "make demo     the app against a local fake Twenty: watch XP sync, go offline, recover"
 
 deps:
@@ -75,6 +76,12 @@ test-browser: deps-test
 test-windows-tray: test-windows
 	scripts/windows-cargo.sh build -p repxp
 	tests/windows/tray.sh
+	tests/windows/installer.sh
+
+# RepXP_<version>_x64-setup.exe in target/windows: a per-user installer (packaging/windows/repxp.nsi).
+package-windows: deps-platforms
+	scripts/windows-cargo.sh build --release -p repxp -p repxp-cli
+	scripts/windows-installer.sh release
 
 # The native fake the Windows CLI talks to (already built when make test ran test-rust).
 test-windows-fake:
