@@ -11,8 +11,10 @@ for exe in repxp.exe repxp-cli.exe repxp-open.exe; do
   [ -f "$bin/$exe" ] || { echo "no $bin/$exe: scripts/windows-cargo.sh build -p repxp -p repxp-cli$([ "$profile" = release ] && echo " --release")" >&2; exit 1; }
 done
 scripts/apt-ensure.sh nsis
-version="$(python3 -c 'import json; print(json.load(open("tauri.conf.json"))["version"])')"
+conf() { python3 -c "import json; print(json.load(open('tauri.conf.json'))['$1'])"; }
+version="$(conf version)"
 out="$target/RepXP_${version}_x64-setup.exe"
-makensis -V2 -DVERSION="$version" -DBIN="$PWD/$bin" -DICON="$PWD/icons/icon.ico" -DOUT="$PWD/$out" \
+makensis -V2 -DVERSION="$version" -DAUMID="$(conf identifier)" -DBIN="$PWD/$bin" \
+  -DICON="$PWD/icons/icon.ico" -DPNG="$PWD/icons/128x128.png" -DOUT="$PWD/$out" \
   packaging/windows/repxp.nsi >&2
 echo "$out"

@@ -7,7 +7,8 @@
 ; Credential Manager are never the installer's: an upgrade or an uninstall leaves them, so no XP is
 ; lost by reinstalling.
 ;
-; makensis -DVERSION=0.1.0 -DBIN=<folder of the .exe files> -DICON=<.ico> -DOUT=<setup.exe>
+; makensis -DVERSION=0.1.0 -DAUMID=<tauri.conf.json identifier> -DBIN=<folder of the .exe files>
+;          -DICON=<.ico> -DPNG=<.png> -DOUT=<setup.exe>
 ; Silent: setup.exe /S [/D=C:\path]   Uninstall: "%LOCALAPPDATA%\Programs\RepXP\uninstall.exe" /S
 
 ; x64 only, as RepXP is; and Debian's Wine (wine64) runs no 32-bit programs.
@@ -20,6 +21,9 @@ ManifestDPIAware true
 ; Where tauri-plugin-autostart (auto-launch) records "start at sign-in", under the product name.
 !define RUN_KEY "Software\Microsoft\Windows\CurrentVersion\Run"
 !define APPROVED_KEY "Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
+; The installed app's toasts carry this AppUserModelID (tauri-plugin-notification: the
+; identifier), and Windows shows toasts of an unpackaged app only for a registered one.
+!define AUMID_KEY "Software\Classes\AppUserModelId\${AUMID}"
 
 Name "${APP}"
 OutFile "${OUT}"
@@ -88,9 +92,13 @@ Section "RepXP" main
   File "${BIN}\repxp-cli.exe"
   File "${BIN}\repxp-open.exe"
   File "${BIN}\WebView2Loader.dll"
+  File "/oname=repxp.png" "${PNG}"
   WriteUninstaller "$INSTDIR\uninstall.exe"
 
   CreateShortCut "$SMPROGRAMS\${APP}.lnk" "$INSTDIR\repxp.exe" "" "$INSTDIR\repxp.exe" 0
+
+  WriteRegStr HKCU "${AUMID_KEY}" "DisplayName" "${APP}"
+  WriteRegStr HKCU "${AUMID_KEY}" "IconUri" "$INSTDIR\repxp.png"
 
   ; Settings > Apps lists it, and can remove it quietly.
   WriteRegStr HKCU "${UNINST_KEY}" "DisplayName" "${APP}"
@@ -111,6 +119,7 @@ Section "Uninstall"
   Delete "$INSTDIR\repxp-cli.exe"
   Delete "$INSTDIR\repxp-open.exe"
   Delete "$INSTDIR\WebView2Loader.dll"
+  Delete "$INSTDIR\repxp.png"
   Delete "$INSTDIR\uninstall.exe"
   ; Only if empty: a folder the rep chose may hold their own files.
   RMDir "$INSTDIR"
@@ -118,5 +127,6 @@ Section "Uninstall"
   ; "Start at sign-in" would point at a program no longer there.
   DeleteRegValue HKCU "${RUN_KEY}" "${APP}"
   DeleteRegValue HKCU "${APPROVED_KEY}" "${APP}"
+  DeleteRegKey HKCU "${AUMID_KEY}"
   DeleteRegKey HKCU "${UNINST_KEY}"
 SectionEnd

@@ -22,6 +22,8 @@ inst="$local_app/Programs/RepXP"
 start_menu="$WINEPREFIX/drive_c/users/$(id -un)/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/RepXP.lnk"
 uninst_key='HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall\RepXP'
 run_key='HKCU\Software\Microsoft\Windows\CurrentVersion\Run'
+identifier=$(python3 -c "import json; print(json.load(open('$root/tauri.conf.json'))['identifier'])")
+aumid_key="HKCU\\Software\\Classes\\AppUserModelId\\$identifier"
 wine_do() { "$here/wine-run.sh" "$@"; }
 # The installer and uninstaller hand over to child processes (the uninstaller copies itself to
 # %TEMP% and exits): done means every process of the prefix has ended.
@@ -38,6 +40,7 @@ for f in repxp.exe repxp-cli.exe repxp-open.exe uninstall.exe; do [ -f "$inst/$f
 [ ${#missing[@]} = 0 ] && ok "installed per user in %LOCALAPPDATA%\\Programs\\RepXP" || bad "not installed: ${missing[*]}"
 [ -f "$start_menu" ] && ok "a Start menu shortcut" || bad "no Start menu shortcut"
 reg_has "$uninst_key" QuietUninstallString && ok "listed in Apps, with a quiet uninstall" || bad "no uninstall entry"
+reg_has "$aumid_key" DisplayName && ok "the toasts' AppUserModelID is registered" || bad "no $aumid_key"
 
 # The rep's first day, with the installed CLI.
 cli_exe="$inst/repxp-cli.exe"
@@ -71,6 +74,7 @@ settle
 [ ! -f "$start_menu" ] && ok "the Start menu shortcut is gone" || bad "the shortcut stays"
 ! reg_has "$uninst_key" DisplayName && ok "gone from Apps" || bad "the uninstall entry stays"
 ! reg_has "$run_key" RepXP && ok "no start at sign-in of a removed program" || bad "the Run entry stays"
+! reg_has "$aumid_key" DisplayName && ok "the AppUserModelID is unregistered" || bad "$aumid_key stays"
 [ -f "$local_app/repxp/repxp.db" ] && ok "the rep's data stays (%LOCALAPPDATA%\\repxp)" || bad "the data is gone"
 
 # A reinstall finds the data and the key: nothing to redo, nothing lost, nothing counted twice.
