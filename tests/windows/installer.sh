@@ -7,7 +7,9 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-setup_exe="$(cd "$root" && scripts/windows-installer.sh debug)"
+# WINDOWS_PROFILE=release tests what `make package-windows` built.
+profile="${WINDOWS_PROFILE:-debug}"
+setup_exe="$(cd "$root" && scripts/windows-installer.sh "$profile")"
 setup_exe="$root/${setup_exe#"$root/"}"
 [ -f "$setup_exe" ] && ok "installer built: $(basename "$setup_exe") ($(( $(stat -c %s "$setup_exe") / 1048576 )) MB)" \
   || { bad "no installer"; finish; }
@@ -63,7 +65,7 @@ wine_do "$setup_exe" /S >/dev/null 2>&1 || bad "the upgrade exited with $?"
 for _ in $(seq 40); do kill -0 "$tray_pid" 2>/dev/null || break; sleep 0.25; done
 kill -0 "$tray_pid" 2>/dev/null && bad "the running tray was not ended by the upgrade" || ok "the upgrade ended the running tray"
 settle
-[ "$(stat -c %Y "$inst/repxp.exe")" = "$(stat -c %Y "$bin_dir/repxp.exe")" ] && ok "the upgrade replaced repxp.exe while it was running" \
+[ "$(stat -c %Y "$inst/repxp.exe")" = "$(stat -c %Y "$target/x86_64-pc-windows-gnu/$profile/repxp.exe")" ] && ok "the upgrade replaced repxp.exe while it was running" \
   || bad "repxp.exe was not replaced"
 status_is 7 && ok "after the upgrade: the same 7 XP" || bad "after the upgrade: $(status_json)"
 

@@ -317,15 +317,7 @@ pub(crate) async fn list(
     if let Some(r) = crate::server::local_refusal(peer, &shared, &headers) {
         return r;
     }
-    let mut w = match web(&shared) {
-        Ok(w) => w,
-        Err(r) => return *r,
-    };
-    let origins: Vec<_> = w
-        .list()
-        .into_iter()
-        .map(|(o, s, at)| json!({"origin": o, "state": s, "at": at}))
-        .collect();
-    let waiting = w.waiting().cloned();
-    axum::Json(json!({"ok": true, "origins": origins, "waiting": waiting})).into_response()
+    let desk = crate::WebDesk { shared };
+    axum::Json(json!({"ok": true, "origins": desk.origins(), "waiting": desk.waiting()}))
+        .into_response()
 }

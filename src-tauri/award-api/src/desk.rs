@@ -38,6 +38,8 @@ pub struct OriginView {
     pub origin: String,
     /// "allowed" or "denied".
     pub state: &'static str,
+    /// When the rep decided, Unix seconds.
+    pub at: u64,
 }
 
 impl WebDesk {
@@ -53,9 +55,10 @@ impl WebDesk {
             |w| {
                 w.list()
                     .into_iter()
-                    .map(|(origin, state, _)| OriginView {
+                    .map(|(origin, state, at)| OriginView {
                         origin: origin.to_string(),
                         state,
+                        at,
                     })
                     .collect()
             },

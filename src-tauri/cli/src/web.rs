@@ -73,6 +73,9 @@ fn decide(
     Ok(())
 }
 
+const NOT_RUNNING: &str = "RepXP is not running (start the tray app or `repxp-cli run`): it keeps \
+                           the pages' pairing requests";
+
 /// The running award API of this data directory.
 struct LocalApi {
     url: String,
@@ -82,13 +85,7 @@ struct LocalApi {
 
 impl LocalApi {
     fn find(dir: &Path) -> Result<LocalApi, CliError> {
-        let not_running = || {
-            CliError::Web(
-                "RepXP is not running (start the tray app or `repxp-cli run`): it keeps the pages' \
-                 pairing requests"
-                    .into(),
-            )
-        };
+        let not_running = || CliError::Web(NOT_RUNNING.into());
         let endpoint = std::fs::read_to_string(repxp_award_api::endpoint_file(dir))
             .map_err(|_| not_running())?;
         let url = serde_json::from_str::<Value>(&endpoint)
@@ -127,9 +124,7 @@ impl LocalApi {
     async fn answer(r: reqwest::RequestBuilder) -> Result<Value, CliError> {
         let r = r.send().await.map_err(|e| {
             CliError::Web(if e.is_connect() {
-                "RepXP is not running (start the tray app or `repxp-cli run`): it keeps the pages' \
-                 pairing requests"
-                    .into()
+                NOT_RUNNING.into()
             } else {
                 format!("the award API did not answer: {e}")
             })
