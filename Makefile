@@ -17,6 +17,10 @@ BROWSER_PKGS := chromium chromium-driver
 WINDOWS_PKGS := wine wine64
 
 CARGO ?= cargo
+# What every cargo call of `make test` selects after test-rust: cargo unifies dependency features
+# over the packages and targets a call selects, and a narrower call (`-p repxp`) rebuilt 148 crates
+# with other features in one CI run. The whole workspace with its tests builds each crate once.
+WORKSPACE := --workspace --all-targets
 
 .PHONY: help deps deps-test deps-platforms check-platforms test-fresh run test lint test-rust test-faults test-fleet bench bench-app package icons demo test-gui test-twenty twenty-prepare deps-windows test-windows test-windows-fake test-windows-tray package-windows test-browser
 
@@ -69,7 +73,7 @@ test-windows: deps-windows test-windows-fake
 # Web pages awarding XP through the JavaScript client, in headless Chromium (no display needed).
 test-browser: deps-test
 	@scripts/apt-ensure.sh $(BROWSER_PKGS)
-	$(CARGO) build -q -p repxp-cli -p repxp-fake-twenty
+	$(CARGO) build -q $(WORKSPACE)
 	tests/browser/run.py
 
 # The tray app under Wine (not in `make test`: repxp.exe, Tauri and WebView2's loader, adds ~12 min cold).
@@ -85,7 +89,7 @@ package-windows: deps-platforms
 
 # The native fake the Windows CLI talks to (already built when make test ran test-rust).
 test-windows-fake:
-	$(CARGO) build -q -p repxp-fake-twenty --bin fake-twenty
+	$(CARGO) build -q $(WORKSPACE)
 
 lint:
 	$(CARGO) fmt --all --check
@@ -94,9 +98,9 @@ lint:
 # Tests run inside a private session (Xvfb, D-Bus, unlocked keyring) that the script starts and stops.
 test-rust:
 	scripts/with-session.sh $(CARGO) test --workspace --all-targets -- --skip fault_matrix
-	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test -p repxp-cli --test fault_matrix -- --nocapture
+	FAULT_CASES=$${FAULT_CASES:-50} $(CARGO) test --workspace --test fault_matrix -- --nocapture
 	# The other-writer cases and the admin's flows again against the fake of the June 2025 Twenty.
-	FAKE_TWENTY_VERSION=2025-06 $(CARGO) test -p repxp-cli --test other_writers --test twenty_flows
+	FAKE_TWENTY_VERSION=2025-06 $(CARGO) test --workspace --test other_writers --test twenty_flows
 
 # A real Twenty (tests/real-twenty/twenty.sh: built from source once into ~/.cache/repxp, started,
 # stopped): the other-writer suite and the admin's flows against it, then the fake and the real
@@ -151,7 +155,5 @@ demo: deps
 # The real binary and webview, driven with X input; screenshots to docs/screenshots/ (scripts/e2e-gui.sh).
 test-gui: deps-test
 	@scripts/apt-ensure.sh xdotool imagemagick curl python3 libx11-dev procps trayer x11-utils fontconfig
-	$(CARGO) build -p repxp-fake-twenty --bin fake-twenty
-	$(CARGO) build -p repxp
-	$(CARGO) build -p repxp-cli --bin repxp-open
+	$(CARGO) build $(WORKSPACE)
 	scripts/with-session.sh scripts/e2e-gui.sh

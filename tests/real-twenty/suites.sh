@@ -17,11 +17,12 @@ echo "real Twenty up after $((SECONDS - t0)) s"
 cd "$REPO"
 t1=$SECONDS
 # The same suites `cargo test` runs against the fake, now against Twenty itself.
-"$CARGO" test -p repxp-cli --test other_writers --test twenty_flows
+# The workspace, as `make test` selects it, so that no dependency is rebuilt with other features.
+"$CARGO" test --workspace --test other_writers --test twenty_flows
 echo "suites on the real Twenty: $((SECONDS - t1)) s"
 
 t2=$SECONDS
-"$CARGO" build -q -p repxp-fake-twenty --bin fake-twenty
+"$CARGO" build -q --workspace --all-targets
 python3 tests/twenty-compat/compare.py --real "$REPXP_REAL_TWENTY_URL" \
   --real-token "$(cat "$REPXP_REAL_TWENTY_TOKENS/api_key.token")" --fake-bin "$TARGET/debug/fake-twenty"
 echo "fake against real: $((SECONDS - t2)) s; make test-twenty took $((SECONDS - t0)) s"
