@@ -52,7 +52,7 @@ run: deps
 	scripts/run-app.sh $${CARGO_TARGET_DIR:-target}/debug/repxp
 
 # The real Twenty builds in the background (first time ~7 min, cached after) while Rust builds.
-test: deps-test twenty-prepare lint check-platforms test-rust test-browser test-windows test-windows-tray test-twenty test-gui
+test: deps-test twenty-prepare lint check-platforms test-rust test-browser test-windows test-twenty test-gui
 
 deps-platforms:
 	@scripts/apt-ensure.sh $(PLATFORM_PKGS)
@@ -76,9 +76,8 @@ test-browser: deps-test
 	$(CARGO) build -q $(WORKSPACE)
 	tests/browser/run.py
 
-# The tray app and its installer under Wine (in `make test`: repxp.exe, Tauri and WebView2's loader,
-# adds ~10 min cold to a run of ~31 min with a cold real Twenty, under the 60 min issue 23 allows).
-test-windows-tray: deps-test test-windows
+# The tray app under Wine (not in `make test`: repxp.exe, Tauri and WebView2's loader, adds ~12 min cold).
+test-windows-tray: test-windows
 	scripts/windows-cargo.sh build -p repxp
 	tests/windows/tray.sh
 	tests/windows/installer.sh
