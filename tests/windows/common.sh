@@ -1,4 +1,4 @@
-# Shared by tests/windows/cli.sh and tray.sh: the Windows build's paths, a native fake-twenty on
+# Shared by tests/windows/cli.sh, tray.sh and installer.sh: the Windows build's paths, a native fake-twenty on
 # a free loopback port, the rep's record on it, and cleanup of everything started.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -48,3 +48,17 @@ connect_rep() {
   echo "$key" | wine_cli connect --url "http://127.0.0.1:$port" --email ana@acme.test >/dev/null
 }
 id_of() { printf '7e57a11d-0000-4000-8000-%012d' "$1"; }
+
+# A private virtual display for repxp.exe (Wine draws the notification area on it).
+start_display() {
+  local n=90
+  while [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+  Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+  pids+=($!)
+  export DISPLAY=":$n"
+}
+# Waits up to 60 s for the tray's "tray ready" line.
+await_tray_ready() {
+  for _ in $(seq 240); do grep -qs "tray ready" "$local_app/repxp/logs/tray.log" && return 0; sleep 0.25; done
+  return 1
+}

@@ -14,11 +14,7 @@ setup_exe="$root/${setup_exe#"$root/"}"
 [ -f "$setup_exe" ] && ok "installer built: $(basename "$setup_exe") ($(( $(stat -c %s "$setup_exe") / 1048576 )) MB)" \
   || { bad "no installer"; finish; }
 
-n=90
-while [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
-Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
-pids+=($!)
-export DISPLAY=":$n"
+start_display
 
 inst="$local_app/Programs/RepXP"
 start_menu="$WINEPREFIX/drive_c/users/$(id -un)/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/RepXP.lnk"
@@ -54,8 +50,7 @@ status_is 7 && ok "status from the installed place: 7 XP, nothing pending" || ba
 # The installed tray runs and the rep chose "start at sign-in" (what tauri-plugin-autostart writes).
 wine_do "$inst/repxp.exe" >/tmp/repxp-wine-installed-tray.log 2>&1 &
 tray_pid=$!
-for _ in $(seq 240); do grep -qs "tray ready" "$local_app/repxp/logs/tray.log" && break; sleep 0.25; done
-grep -qs "tray ready" "$local_app/repxp/logs/tray.log" && ok "the installed tray is ready" || bad "the installed tray: $(tail -3 "$local_app/repxp/logs/tray.log" 2>/dev/null)"
+await_tray_ready && ok "the installed tray is ready" || bad "the installed tray: $(tail -3 "$local_app/repxp/logs/tray.log" 2>/dev/null)"
 wine_do reg add "$run_key" /v RepXP /d "\"C:\\users\\$(id -un)\\AppData\\Local\\Programs\\RepXP\\repxp.exe\"" /f >/dev/null 2>&1
 
 # An upgrade while the tray runs: the installer ends it and replaces its files.

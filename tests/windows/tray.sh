@@ -11,11 +11,7 @@ source "$(dirname "$0")/common.sh"
 tray_exe="$bin_dir/repxp.exe"
 [ -f "$tray_exe" ] || { echo "no $tray_exe: scripts/windows-cargo.sh build -p repxp" >&2; exit 1; }
 
-n=90
-while [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
-Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
-pids+=($!)
-export DISPLAY=":$n"
+start_display
 
 connect_rep || bad "connect"
 wine_cli award 10 --id "$(id_of 1)" >/dev/null
@@ -24,8 +20,7 @@ log="$local_app/repxp/logs/tray.log"
 started=$(date +%s%N)
 "$here/wine-run.sh" "$tray_exe" >/tmp/repxp-wine-tray.log 2>&1 &
 pids+=($!)
-for _ in $(seq 240); do grep -qs "tray ready" "$log" && break; sleep 0.25; done
-if grep -qs "tray ready" "$log"; then
+if await_tray_ready; then
   ok "tray ready under Wine ($(( ($(date +%s%N) - started) / 1000000 )) ms from start, Wine's own start-up included)"
 else
   bad "no \"tray ready\": $(tail -5 "$log" 2>/dev/null) $(tail -5 /tmp/repxp-wine-tray.log)"
